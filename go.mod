@@ -1,0 +1,3 @@
+module github.com/mapx-dev/mapx
+
+go 1.26

@@ -1,0 +1,100 @@
+package mapx
+
+import (
+	"context"
+	"iter"
+	"math"
+)
+
+// Range calls f for each entry of m until f returns false. Like sync.Map's
+// Range it is weakly consistent: it visits each key at most once, and may or
+// may not see writes made while it runs. For a consistent view, iterate a
+// [Map.Snapshot].
+func (m *Map[K, V]) Range(f func(key K, value V) bool) {
+	c := m.core()
+	c.iterate(context.Background(), c.liveMap, latest, f)
+}
+
+// RangeContext is [Map.Range] that stops within 256 entries once ctx is done
+// and then returns ctx.Err(); each such stop is counted in
+// [Stats].IteratorCancellations. A stop asked for by f returns nil.
+func (m *Map[K, V]) RangeContext(ctx context.Context, f func(key K, value V) bool) error {
+	c := m.core()
+	return c.iterate(ctx, c.liveMap, latest, f)
+}
+
+// All returns an iterator over the entries of m, with the guarantees of
+// [Map.Range].
+func (m *Map[K, V]) All() iter.Seq2[K, V] { return m.Range }
+
+// Keys returns an iterator over the keys of m, with the guarantees of
+// [Map.Range].
+func (m *Map[K, V]) Keys() iter.Seq[K] { return keys(m.Range) }
+
+// Values returns an iterator over the values of m, with the guarantees of
+// [Map.Range].
+func (m *Map[K, V]) Values() iter.Seq[V] { return values(m.Range) }
+
+func keys[K, V any](r func(func(K, V) bool)) iter.Seq[K] {
+	return func(yield func(K) bool) { r(func(k K, _ V) bool { return yield(k) }) }
+}
+
+func values[K, V any](r func(func(K, V) bool)) iter.Seq[V] {
+	return func(yield func(V) bool) { r(func(_ K, v V) bool { return yield(v) }) }
+}
+
+// latest is an epoch newer than any version: resolving at it gives the
+// current value.
+const latest = math.MaxUint64 >> kindBits
+
+// ctxCheckEvery is how many entries an iteration visits between two looks at
+// its context; it must stay at most 256, the documented bound.
+const ctxCheckEvery = 64
+
+// liveMap returns shard i's read map, first promoting its dirty map so that
+// the read map holds every key.
+func (c *core[K, V]) liveMap(i int) map[K]*entry[V] {
+	s := &c.shards[i]
+	read := s.read.Load()
+	if read.amended {
+		s.mu.Lock()
+		if read = s.read.Load(); read.amended {
+			s.promoteLocked()
+			read = s.read.Load()
+		}
+		s.mu.Unlock()
+	}
+	return read.m
+}
+
+// iterate calls f for each entry of the shard maps that is live at epoch.
+func (c *core[K, V]) iterate(ctx context.Context, shardMap func(int) map[K]*entry[V], epoch uint64, f func(K, V) bool) error {
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	cancelled := func() bool {
+		select {
+		case <-done:
+			c.iterCancels.Add(1)
+			return true
+		default:
+			return false
+		}
+	}
+	if done != nil && cancelled() {
+		return ctx.Err()
+	}
+	visited := 0
+	for i := range c.shards {
+		for k, e := range shardMap(i) {
+			if visited++; done != nil && visited%ctxCheckEvery == 0 && cancelled() {
+				return ctx.Err()
+			}
+			if v, ok := resolve(e, epoch); ok && !f(k, v) {
+				return nil
+			}
+		}
+	}
+	return nil
+}

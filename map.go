@@ -1,0 +1,716 @@
+package mapx
+
+import (
+	"fmt"
+	"hash/maphash"
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// Map is a concurrent map from K to V, safe for use by many goroutines
+// without further locking. The zero Map is empty and ready to use; [New]
+// configures one. A Map must not be copied after first use.
+//
+// See the package documentation for its guarantees.
+type Map[K comparable, V any] struct {
+	_    noCopy
+	c    atomic.Pointer[core[K, V]]
+	once sync.Mutex // guards the lazy initialisation of a zero Map
+}
+
+// ComputeOp tells [Map.Compute] what to do with the value its function
+// returned.
+type ComputeOp int
+
+const (
+	// UpdateOp stores the returned value (inserting the key if absent).
+	UpdateOp ComputeOp = iota
+	// DeleteOp deletes the key if present.
+	DeleteOp
+	// CancelOp leaves the map unchanged.
+	CancelOp
+)
+
+func (op ComputeOp) String() string {
+	switch op {
+	case UpdateOp:
+		return "UpdateOp"
+	case DeleteOp:
+		return "DeleteOp"
+	case CancelOp:
+		return "CancelOp"
+	}
+	return fmt.Sprintf("ComputeOp(%d)", int(op))
+}
+
+// Node kinds, kept in the low bits of node.meta; the epoch is in the rest.
+const (
+	kindLive     = 0 // holds a value
+	kindTomb     = 1 // deleted; the entry is still in the dirty map if there is one
+	kindExpunged = 2 // deleted and left out of the dirty map
+	kindBits     = 2
+	kindMask     = 1<<kindBits - 1
+)
+
+// node is one immutable version of an entry's value. Writers never change a
+// published node, except to cut its history (prev) once no open snapshot can
+// need it.
+type node[V any] struct {
+	v    V
+	meta uint64 // epoch<<kindBits | kind
+	prev atomic.Pointer[node[V]]
+}
+
+func (n *node[V]) epoch() uint64 { return n.meta >> kindBits }
+func (n *node[V]) kind() uint64  { return n.meta & kindMask }
+
+// entry is a key's slot, shared by the read and dirty maps of its shard and
+// by the snapshots that captured it. Its current version is p, never nil.
+type entry[V any] struct {
+	p atomic.Pointer[node[V]]
+}
+
+type readOnly[K comparable, V any] struct {
+	m       map[K]*entry[V]
+	amended bool // the dirty map holds keys that m lacks
+}
+
+// shard is one read/dirty map. The first cache line holds what Load reads;
+// what writers change lives on the following lines.
+type shard[K comparable, V any] struct {
+	read atomic.Pointer[readOnly[K, V]]
+	_    [cacheLine - 8]byte
+
+	mu       sync.Mutex
+	dirty    map[K]*entry[V]
+	misses   int
+	captured uint64 // 1 + epoch of the last snapshot that captured this shard
+
+	count      atomic.Int64 // live entries
+	dirtyLen   atomic.Int64
+	readMisses atomic.Int64
+	promotions atomic.Int64
+	inflight   [2]atomic.Int64 // writers in flight, by epoch parity
+	_          [cacheLine - 8]byte
+}
+
+const cacheLine = 64
+
+// core is the state of an initialised Map.
+type core[K comparable, V any] struct {
+	shards []shard[K, V]
+	shift  uint8 // 64 - log2(len(shards))
+	seed   maphash.Seed
+	hash   func(K) uint64 // nil: maphash.Comparable
+
+	tomb     *node[V] // shared tombstone with no history
+	expunged *node[V] // shared expunged marker with no history
+
+	_        [cacheLine]byte
+	epoch    atomic.Uint64 // snapshot epoch; changes only when a snapshot is taken
+	oldest   atomic.Uint64 // epoch of the oldest open snapshot; MaxUint64 if none
+	creating atomic.Uint64 // 1 + epoch of the snapshot being taken; 0 if none
+	_        [cacheLine - 24]byte
+
+	snapMu sync.Mutex
+	open   map[uint64]int // open snapshots by epoch
+	nOpen  atomic.Int64
+
+	iterCancels atomic.Int64
+	_           [cacheLine - 8]byte
+
+	admission
+}
+
+// New returns an empty Map configured by opts. It panics, naming the option,
+// if an option is invalid.
+func New[K comparable, V any](opts ...Option) *Map[K, V] {
+	var cfg config
+	for _, o := range opts {
+		if o == nil {
+			panic("mapx: New: nil Option")
+		}
+		o.apply(&cfg)
+	}
+	m := new(Map[K, V])
+	m.c.Store(newCore[K, V](&cfg))
+	return m
+}
+
+func newCore[K comparable, V any](cfg *config) *core[K, V] {
+	n := cfg.shards
+	if n == 0 {
+		n = defaultShards()
+	}
+	n = ceilPow2(n)
+	c := &core[K, V]{
+		shards:   make([]shard[K, V], n),
+		seed:     maphash.MakeSeed(),
+		tomb:     &node[V]{meta: kindTomb},
+		expunged: &node[V]{meta: kindExpunged},
+		open:     make(map[uint64]int),
+	}
+	for n>>c.shift > 1 {
+		c.shift++
+	}
+	c.shift = 64 - c.shift
+	if cfg.hasher != nil {
+		h, ok := cfg.hasher.(func(K) uint64)
+		if !ok {
+			var k K
+			panic(fmt.Sprintf("mapx: WithHasher: hash function is %T, want func(%T) uint64", cfg.hasher, k))
+		}
+		c.hash = h
+	}
+	empty := &readOnly[K, V]{}
+	for i := range c.shards {
+		c.shards[i].read.Store(empty)
+	}
+	c.oldest.Store(math.MaxUint64)
+	c.admission.init(cfg)
+	return c
+}
+
+// core returns the map's state, initialising a zero Map on first use.
+func (m *Map[K, V]) core() *core[K, V] {
+	if c := m.c.Load(); c != nil {
+		return c
+	}
+	return m.initSlow()
+}
+
+func (m *Map[K, V]) initSlow() *core[K, V] {
+	m.once.Lock()
+	defer m.once.Unlock()
+	if c := m.c.Load(); c != nil {
+		return c
+	}
+	c := newCore[K, V](&config{})
+	m.c.Store(c)
+	return c
+}
+
+func (c *core[K, V]) shardIndex(key K) int {
+	var h uint64
+	if c.hash != nil {
+		h = c.hash(key)
+	} else {
+		h = maphash.Comparable(c.seed, key)
+	}
+	// Fibonacci hashing spreads a weak user hash over the shards.
+	return int((h * 0x9E3779B97F4A7C15) >> c.shift)
+}
+
+func (c *core[K, V]) shardFor(key K) *shard[K, V] {
+	return &c.shards[c.shardIndex(key)]
+}
+
+// enter registers a writer on s and returns the epoch its writes carry. A
+// snapshot taken at epoch e waits until every writer that entered with e has
+// left, so each write is either wholly in a snapshot or wholly out of it.
+func (c *core[K, V]) enter(s *shard[K, V]) uint64 {
+	for {
+		e := c.epoch.Load()
+		s.inflight[e&1].Add(1)
+		if c.epoch.Load() == e {
+			return e
+		}
+		s.inflight[e&1].Add(-1)
+	}
+}
+
+func (s *shard[K, V]) leave(e uint64) { s.inflight[e&1].Add(-1) }
+
+// history returns the node a new version written at epoch e must keep as its
+// predecessor for the open snapshots, or nil if none needs one. It also cuts
+// history that no open snapshot can reach any more.
+func (c *core[K, V]) history(old *node[V], e uint64) *node[V] {
+	oldest := c.oldest.Load()
+	if oldest >= e || old == nil {
+		return nil // every open snapshot sees the new version or is being taken at e
+	}
+	p := old
+	if p.epoch() == e {
+		p = p.prev.Load() // a version of the same epoch is visible to no snapshot
+	}
+	if p == nil || p == c.tomb || p == c.expunged {
+		return nil
+	}
+	if p.epoch() <= oldest && p.prev.Load() != nil {
+		p.prev.Store(nil) // every open snapshot resolves to p or later
+	}
+	return p
+}
+
+func (c *core[K, V]) liveNode(old *node[V], e uint64, v V) *node[V] {
+	n := &node[V]{v: v, meta: e << kindBits}
+	if p := c.history(old, e); p != nil {
+		n.prev.Store(p)
+	}
+	return n
+}
+
+func (c *core[K, V]) deadNode(old *node[V], e uint64, kind uint64) *node[V] {
+	p := c.history(old, e)
+	if p == nil {
+		if kind == kindExpunged {
+			return c.expunged
+		}
+		return c.tomb
+	}
+	n := &node[V]{meta: e<<kindBits | kind}
+	n.prev.Store(p)
+	return n
+}
+
+// swapLive replaces the live version of e without taking the lock. It fails
+// once e is deleted: reviving a deleted entry is an insert, which takes the
+// lock.
+func (c *core[K, V]) swapLive(e *entry[V], ep uint64, v V) (prev V, ok bool) {
+	for {
+		old := e.p.Load()
+		if old.kind() != kindLive {
+			return prev, false
+		}
+		if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
+			return old.v, true
+		}
+	}
+}
+
+// addCount records a change in the number of live entries of s.
+func (c *core[K, V]) addCount(s *shard[K, V], d int64) {
+	s.count.Add(d)
+	if c.total != nil {
+		c.total.n.Add(d)
+	}
+}
+
+// Load returns the value stored for key, or the zero value and false.
+func (m *Map[K, V]) Load(key K) (value V, ok bool) {
+	c := m.core()
+	s := c.shardFor(key)
+	read := s.read.Load()
+	e, found := read.m[key]
+	if !found && read.amended {
+		s.mu.Lock()
+		read = s.read.Load()
+		e, found = read.m[key]
+		if !found && read.amended {
+			e, found = s.dirty[key]
+			s.missLocked()
+		}
+		s.mu.Unlock()
+	}
+	if !found {
+		return value, false
+	}
+	if n := e.p.Load(); n.kind() == kindLive {
+		return n.v, true
+	}
+	return value, false
+}
+
+// Store sets the value for key.
+func (m *Map[K, V]) Store(key K, value V) {
+	m.Swap(key, value)
+}
+
+// Swap stores value for key and returns the previous value, if any.
+func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
+	c := m.core()
+	s := c.shardFor(key)
+	ep := c.enter(s)
+	defer s.leave(ep)
+	if e, ok := s.read.Load().m[key]; ok {
+		if prev, ok := c.swapLive(e, ep, value); ok {
+			return prev, true
+		}
+	}
+	r := c.mutateLocked(s, key, ep, mutation[V]{op: UpdateOp, value: value})
+	return r.old, r.loaded
+}
+
+// LoadOrStore returns the existing value for key if present. Otherwise it
+// stores value and returns it. loaded is true if the value was loaded.
+func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
+	c := m.core()
+	s := c.shardFor(key)
+	if e, ok := s.read.Load().m[key]; ok {
+		if n := e.p.Load(); n.kind() == kindLive {
+			return n.v, true
+		}
+	}
+	ep := c.enter(s)
+	defer s.leave(ep)
+	r := c.mutateLocked(s, key, ep, mutation[V]{op: UpdateOp, value: value, onlyIfAbsent: true, miss: true})
+	if r.loaded {
+		return r.old, true
+	}
+	return value, false
+}
+
+// LoadAndDelete deletes key and returns its previous value, if any.
+func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
+	c := m.core()
+	s := c.shardFor(key)
+	read := s.read.Load()
+	e, ok := read.m[key]
+	if !ok && !read.amended {
+		return value, false
+	}
+	ep := c.enter(s)
+	defer s.leave(ep)
+	if ok {
+		for {
+			old := e.p.Load()
+			if old.kind() != kindLive {
+				return value, false
+			}
+			if e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
+				c.addCount(s, -1)
+				return old.v, true
+			}
+		}
+	}
+	r := c.mutateLocked(s, key, ep, mutation[V]{op: DeleteOp, miss: true})
+	return r.old, r.loaded
+}
+
+// Delete deletes the value for key.
+func (m *Map[K, V]) Delete(key K) {
+	m.LoadAndDelete(key)
+}
+
+// Compute atomically reads the value of key and replaces it by what f
+// returns, as op says: [UpdateOp] stores newValue, [DeleteOp] deletes the key,
+// [CancelOp] leaves the map unchanged. It returns the value present afterwards
+// and whether there is one.
+//
+// f may be called more than once if other goroutines write the same key at
+// the same time; only the last call takes effect. f must not call methods of
+// this map.
+func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
+	c := m.core()
+	s := c.shardFor(key)
+	ep := c.enter(s)
+	defer s.leave(ep)
+	if e, found := s.read.Load().m[key]; found {
+		for {
+			old := e.p.Load()
+			if old.kind() != kindLive {
+				break
+			}
+			nv, op := f(old.v, true)
+			switch op {
+			case CancelOp:
+				return old.v, true
+			case UpdateOp:
+				if e.p.CompareAndSwap(old, c.liveNode(old, ep, nv)) {
+					return nv, true
+				}
+			case DeleteOp:
+				if e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
+					c.addCount(s, -1)
+					return actual, false
+				}
+			default:
+				panic(fmt.Sprintf("mapx: Compute: invalid %v", op))
+			}
+		}
+	}
+	r := c.mutateLocked(s, key, ep, mutation[V]{compute: f, miss: true})
+	return r.now, r.present
+}
+
+// Clear deletes all the entries. It is atomic shard by shard, not across
+// shards, and takes time proportional to the number of entries.
+func (m *Map[K, V]) Clear() {
+	c := m.core()
+	for i := range c.shards {
+		s := &c.shards[i]
+		ep := c.enter(s)
+		s.mu.Lock()
+		removed := int64(0)
+		read := s.read.Load()
+		clearEntries := func(entries map[K]*entry[V]) {
+			for _, e := range entries {
+				for {
+					old := e.p.Load()
+					if old.kind() != kindLive {
+						break
+					}
+					if e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
+						removed++
+						break
+					}
+				}
+			}
+		}
+		clearEntries(read.m)
+		if read.amended {
+			clearEntries(s.dirty)
+		}
+		if !c.snapshotPending(s) {
+			s.read.Store(&readOnly[K, V]{})
+			s.dirty = nil
+			s.misses = 0
+			s.dirtyLen.Store(0)
+		}
+		c.addCount(s, -removed)
+		s.mu.Unlock()
+		s.leave(ep)
+	}
+}
+
+// Len returns the number of entries. It is exact when no write is in flight
+// and takes time proportional to the number of shards.
+func (m *Map[K, V]) Len() int {
+	c := m.core()
+	var n int64
+	for i := range c.shards {
+		n += c.shards[i].count.Load()
+	}
+	return int(n)
+}
+
+// CompareAndSwap swaps the old and new values for key if the value stored in
+// m is equal to old. It is a function rather than a method because it needs V
+// to be comparable.
+func CompareAndSwap[K, V comparable](m *Map[K, V], key K, old, new V) (swapped bool) {
+	c := m.core()
+	s := c.shardFor(key)
+	ep := c.enter(s)
+	defer s.leave(ep)
+	if e, ok := s.read.Load().m[key]; ok {
+		for {
+			n := e.p.Load()
+			if n.kind() != kindLive || n.v != old {
+				return false // a live entry in the read map is the key's only entry
+			}
+			if e.p.CompareAndSwap(n, c.liveNode(n, ep, new)) {
+				return true
+			}
+		}
+	}
+	r := c.mutateLocked(s, key, ep, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
+		if loaded && cur == old {
+			return new, UpdateOp
+		}
+		return cur, CancelOp
+	}, miss: true})
+	return r.changed
+}
+
+// CompareAndDelete deletes the entry for key if its value is equal to old. It
+// is a function rather than a method because it needs V to be comparable.
+func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool) {
+	c := m.core()
+	s := c.shardFor(key)
+	ep := c.enter(s)
+	defer s.leave(ep)
+	if e, ok := s.read.Load().m[key]; ok {
+		for {
+			n := e.p.Load()
+			if n.kind() != kindLive || n.v != old {
+				return false
+			}
+			if e.p.CompareAndSwap(n, c.deadNode(n, ep, kindTomb)) {
+				c.addCount(s, -1)
+				return true
+			}
+		}
+	}
+	r := c.mutateLocked(s, key, ep, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
+		if loaded && cur == old {
+			return cur, DeleteOp
+		}
+		return cur, CancelOp
+	}, miss: true})
+	return r.changed
+}
+
+// mutation describes a write for mutateLocked.
+type mutation[V any] struct {
+	compute      func(old V, loaded bool) (V, ComputeOp) // if nil: op and value
+	op           ComputeOp
+	value        V
+	onlyIfAbsent bool // LoadOrStore
+	miss         bool // the write reads, so a dirty-map lookup counts as a miss
+	admit        bool // an insert must pass admission control
+	noWait       bool // with admit: count a refusal (TryStore) rather than report a rate wait
+}
+
+type mutationResult[V any] struct {
+	old     V
+	loaded  bool // a value was present before
+	now     V
+	present bool // a value is present after
+	changed bool // the map changed
+	err     error
+}
+
+// mutateLocked applies mu to key under the shard lock. Writers that do not
+// hold the lock only ever replace a live version, so the loop retries only
+// when one of them got there first.
+func (c *core[K, V]) mutateLocked(s *shard[K, V], key K, ep uint64, mu mutation[V]) (r mutationResult[V]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	read := s.read.Load()
+	e, inRead := read.m[key]
+	if !inRead && read.amended {
+		e = s.dirty[key]
+		if mu.miss {
+			defer s.missLocked() // after the write: promotion must not race the lookup above
+		}
+	}
+	for {
+		var old *node[V]
+		r.loaded = false
+		if e != nil {
+			old = e.p.Load()
+			r.loaded = old.kind() == kindLive
+		}
+		var zero V
+		r.old = zero
+		if r.loaded {
+			r.old = old.v
+		}
+		nv, op := mu.value, mu.op
+		if mu.compute != nil {
+			nv, op = mu.compute(r.old, r.loaded)
+		} else if mu.onlyIfAbsent && r.loaded {
+			op = CancelOp
+		}
+		switch op {
+		case CancelOp:
+			r.now, r.present = r.old, r.loaded
+			return r
+		case UpdateOp:
+			if r.loaded {
+				if !e.p.CompareAndSwap(old, c.liveNode(old, ep, nv)) {
+					continue
+				}
+				r.now, r.present, r.changed = nv, true, true
+				return r
+			}
+			if mu.admit {
+				if r.err = c.admit(mu.noWait); r.err != nil {
+					r.now, r.present = r.old, false
+					return r
+				}
+			} else if c.total != nil {
+				c.total.n.Add(1)
+			}
+			s.count.Add(1)
+			n := c.liveNode(old, ep, nv)
+			switch {
+			case e == nil:
+				if !read.amended {
+					c.dirtyLocked(s)
+					s.read.Store(&readOnly[K, V]{m: read.m, amended: true})
+				}
+				ne := &entry[V]{}
+				ne.p.Store(n)
+				s.dirty[key] = ne
+				s.dirtyLen.Store(int64(len(s.dirty)))
+			case old.kind() == kindExpunged:
+				e.p.Store(n)
+				s.dirty[key] = e
+				s.dirtyLen.Store(int64(len(s.dirty)))
+			default: // a tombstone, already in the dirty map if there is one
+				e.p.Store(n)
+			}
+			r.now, r.present, r.changed = nv, true, true
+			return r
+		case DeleteOp:
+			if !r.loaded {
+				return r
+			}
+			if !e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
+				continue
+			}
+			c.addCount(s, -1)
+			if !inRead && !c.snapshotPending(s) {
+				delete(s.dirty, key)
+				s.dirtyLen.Store(int64(len(s.dirty)))
+			}
+			r.changed = true
+			return r
+		default:
+			panic(fmt.Sprintf("mapx: Compute: invalid %v", op))
+		}
+	}
+}
+
+// snapshotPending reports whether a snapshot is being taken that has not yet
+// captured s. Until it has, s must keep every key in its maps, deleted or
+// not, so that the snapshot finds the versions it needs. Called with s.mu held.
+func (c *core[K, V]) snapshotPending(s *shard[K, V]) bool {
+	w := c.creating.Load()
+	return w != 0 && s.captured != w
+}
+
+// dirtyLocked makes the dirty map from the read map, leaving out (expunging)
+// deleted entries.
+func (c *core[K, V]) dirtyLocked(s *shard[K, V]) {
+	if s.dirty != nil {
+		return
+	}
+	read := s.read.Load()
+	s.dirty = make(map[K]*entry[V], len(read.m))
+	for k, e := range read.m {
+		if !c.expungeLocked(e) {
+			s.dirty[k] = e
+		}
+	}
+	s.dirtyLen.Store(int64(len(s.dirty)))
+}
+
+// expungeLocked marks a deleted entry as absent from the dirty map and
+// reports whether it is deleted. Only writers holding the lock change a
+// deleted entry, so no compare-and-swap is needed.
+func (c *core[K, V]) expungeLocked(e *entry[V]) bool {
+	n := e.p.Load()
+	switch n.kind() {
+	case kindExpunged:
+		return true
+	case kindTomb:
+		x := c.expunged
+		if p := n.prev.Load(); p != nil {
+			x = &node[V]{meta: n.epoch()<<kindBits | kindExpunged}
+			x.prev.Store(p)
+		}
+		if e.p.CompareAndSwap(n, x) {
+			return true
+		}
+		return e.p.Load().kind() != kindLive
+	}
+	return false
+}
+
+// missLocked counts a read that had to consult the dirty map and promotes the
+// dirty map once such misses have cost as much as copying it.
+func (s *shard[K, V]) missLocked() {
+	s.readMisses.Add(1)
+	s.misses++
+	if s.misses < len(s.dirty) {
+		return
+	}
+	s.promoteLocked()
+}
+
+func (s *shard[K, V]) promoteLocked() {
+	s.read.Store(&readOnly[K, V]{m: s.dirty})
+	s.dirty = nil
+	s.misses = 0
+	s.dirtyLen.Store(0)
+	s.promotions.Add(1)
+}
+
+// noCopy makes go vet report copies of a Map.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}

@@ -1,0 +1,160 @@
+package mapx
+
+import (
+	"context"
+	"iter"
+	"math"
+	"runtime"
+	"sync/atomic"
+)
+
+// Snapshot is a point-in-time, read-only view of a [Map]: an atomic cut across
+// all shards. It holds every write that completed before [Map.Snapshot] began
+// and none that started after it returned, and every iteration of it yields
+// the same entries. Methods of a Snapshot are safe for concurrent use. Using
+// a Snapshot after [Snapshot.Close] panics.
+type Snapshot[K comparable, V any] struct {
+	c       *core[K, V]
+	st      *snapState[K, V]
+	reads   []map[K]*entry[V] // each shard's read map at the cut
+	epoch   uint64
+	n       atomic.Int64 // 1 + Len once counted
+	cleanup runtime.Cleanup
+}
+
+// snapState is what releasing a snapshot needs; it must not point to the
+// Snapshot, so that the garbage collector can find a forgotten one.
+type snapState[K comparable, V any] struct {
+	c      *core[K, V]
+	epoch  uint64
+	closed atomic.Bool
+}
+
+// Snapshot returns a point-in-time view of m. It copies no entries: it costs
+// time proportional to the number of shards, writers wait for it at most for
+// one short critical section per shard, and afterwards it keeps alive only
+// the old versions of entries written after it. Close it when done; a
+// Snapshot dropped without Close is released by the garbage collector.
+func (m *Map[K, V]) Snapshot() *Snapshot[K, V] {
+	c := m.core()
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	epoch := c.epoch.Load()
+	c.open[epoch]++
+	c.nOpen.Add(1)
+	if epoch < c.oldest.Load() {
+		c.oldest.Store(epoch)
+	}
+	c.creating.Store(epoch + 1)
+	c.epoch.Store(epoch + 1) // writers entering from now on are not in the snapshot
+	reads := make([]map[K]*entry[V], len(c.shards))
+	for i := range c.shards {
+		s := &c.shards[i]
+		for s.inflight[epoch&1].Load() != 0 {
+			runtime.Gosched() // a writer of this epoch has not finished yet
+		}
+		s.mu.Lock()
+		read := s.read.Load()
+		if read.amended {
+			s.promoteLocked() // the read map then holds every key of the shard
+			read = s.read.Load()
+		}
+		reads[i] = read.m
+		s.captured = epoch + 1
+		s.mu.Unlock()
+	}
+	c.creating.Store(0)
+	st := &snapState[K, V]{c: c, epoch: epoch}
+	snap := &Snapshot[K, V]{c: c, st: st, reads: reads, epoch: epoch}
+	snap.cleanup = runtime.AddCleanup(snap, (*snapState[K, V]).release, st)
+	return snap
+}
+
+func (st *snapState[K, V]) release() {
+	if !st.closed.CompareAndSwap(false, true) {
+		return
+	}
+	c := st.c
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	if c.open[st.epoch]--; c.open[st.epoch] == 0 {
+		delete(c.open, st.epoch)
+	}
+	c.nOpen.Add(-1)
+	oldest := uint64(math.MaxUint64)
+	for e := range c.open {
+		oldest = min(oldest, e)
+	}
+	c.oldest.Store(oldest)
+}
+
+// Close releases the snapshot. It is safe to call more than once.
+func (s *Snapshot[K, V]) Close() {
+	s.cleanup.Stop()
+	s.st.release()
+}
+
+func (s *Snapshot[K, V]) check() {
+	if s.st.closed.Load() {
+		panic("mapx: Snapshot used after Close")
+	}
+}
+
+// resolve returns the version of e visible at epoch.
+func resolve[V any](e *entry[V], epoch uint64) (v V, ok bool) {
+	n := e.p.Load()
+	for n != nil && n.epoch() > epoch {
+		n = n.prev.Load()
+	}
+	if n == nil || n.kind() != kindLive {
+		return v, false
+	}
+	return n.v, true
+}
+
+// Load returns the value key had at the snapshot's cut.
+func (s *Snapshot[K, V]) Load(key K) (value V, ok bool) {
+	s.check()
+	e, found := s.reads[s.c.shardIndex(key)][key]
+	if !found {
+		return value, false
+	}
+	return resolve(e, s.epoch)
+}
+
+// Len returns the number of entries in the snapshot, exactly. The first call
+// counts them; later calls return the count.
+func (s *Snapshot[K, V]) Len() int {
+	s.check()
+	if n := s.n.Load(); n > 0 {
+		return int(n - 1)
+	}
+	n := 0
+	s.Range(func(K, V) bool { n++; return true })
+	s.n.Store(int64(n) + 1)
+	return n
+}
+
+// Range calls f for each entry of the snapshot until f returns false.
+func (s *Snapshot[K, V]) Range(f func(key K, value V) bool) {
+	s.check()
+	s.c.iterate(context.Background(), s.shardMap, s.epoch, f)
+}
+
+// RangeContext is [Snapshot.Range] that stops within 256 entries once ctx is
+// done and then returns ctx.Err(). A stop asked for by f returns nil.
+func (s *Snapshot[K, V]) RangeContext(ctx context.Context, f func(key K, value V) bool) error {
+	s.check()
+	return s.c.iterate(ctx, s.shardMap, s.epoch, f)
+}
+
+func (s *Snapshot[K, V]) shardMap(i int) map[K]*entry[V] { return s.reads[i] }
+
+// All returns an iterator over the snapshot's entries.
+func (s *Snapshot[K, V]) All() iter.Seq2[K, V] { return s.Range }
+
+// Keys returns an iterator over the snapshot's keys.
+func (s *Snapshot[K, V]) Keys() iter.Seq[K] { return keys(s.Range) }
+
+// Values returns an iterator over the snapshot's values.
+func (s *Snapshot[K, V]) Values() iter.Seq[V] { return values(s.Range) }
