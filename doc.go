@@ -1,0 +1,77 @@
+// Package mapx provides [Map], a generic concurrent map that can be observed:
+// it has an exact [Map.Len], point-in-time [Map.Snapshot]s that writers never
+// wait for, iteration that a context can cancel, admission control on growth
+// ([Map.TryStore], [Map.StoreWait]) and exact internal counters ([Map.Stats]).
+// Its method names follow [sync.Map] and package iter. The package imports the
+// standard library only; package instrumented exports its counters to
+// OpenTelemetry.
+//
+// # Design
+//
+// A Map is split into shards chosen by a hash of the key (hash/maphash with a
+// per-map random seed, or the function given to [WithHasher]; either way keys
+// are compared with Go's ==). Each shard is a read/dirty map, the design of
+// the original sync.Map: an immutable read-only Go map loaded atomically, and
+// a mutex-guarded dirty map that also holds keys added since the read map was
+// made. A load that finds its key in the read map takes no lock; one that must
+// consult the dirty map counts a read miss, and once a shard's misses reach the
+// size of its dirty map, the dirty map is promoted to be the new read map.
+// Updates and deletes of keys in the read map are lock-free compare-and-swaps;
+// inserting a key (or re-inserting a deleted one) takes the shard's lock.
+//
+// Each value is an immutable version stamped with a snapshot epoch. Taking a
+// snapshot advances the epoch, waits for the writers of the old epoch on each
+// shard to finish, and keeps each shard's read map; a write made afterwards
+// links the version it replaces, so the snapshot still finds it. While no
+// snapshot is open no history is kept.
+//
+// # Guarantees
+//
+//   - Point operations (Load, Store, LoadOrStore, LoadAndDelete, Delete, Swap,
+//     Compute, TryStore, StoreWait, [CompareAndSwap], [CompareAndDelete]) are
+//     linearizable.
+//   - Range, All, Keys, Values and RangeContext on a Map are weakly consistent,
+//     as with sync.Map: each key is visited at most once, and writes made during
+//     the iteration may or may not be seen.
+//   - A [Snapshot] is an atomic cut across all shards: it holds every write
+//     that completed before Snapshot began and none that started after it
+//     returned, and iterating it always yields the same entries. Taking one
+//     costs O(shards), copies no entries, and afterwards holds only the old
+//     versions of entries written since. [Snapshot.Close] releases it; one that
+//     is dropped without Close is released by the garbage collector.
+//   - [Map.Len] is exact when no write is in flight and costs O(shards);
+//     [Snapshot.Len] is always exact.
+//   - RangeContext stops within 256 entries after its context is done and
+//     returns the context's error; each such stop is counted in
+//     [Stats].IteratorCancellations.
+//   - Admission control applies only to TryStore and StoreWait, and only to
+//     writes that would add a key: [WithMaxEntries] caps the number of entries
+//     and [WithInsertRate] limits the rate of inserts. A refused write leaves
+//     the map unchanged and returns an error matching [ErrBackpressure]. Store,
+//     LoadOrStore, Swap and Compute keep sync.Map's semantics and are never
+//     refused, though their inserts count toward the cap.
+//   - [Map.Stats] takes no lock and costs O(shards); its counters are exact.
+//     Counting adds no write to a shared cache line on the lock-free load path.
+//
+// CompareAndSwap and CompareAndDelete are package-level functions because
+// they need comparable values, which Map does not require.
+//
+// # Memory model
+//
+// A write of a key synchronizes before any read that observes it, as with
+// sync.Map: in the terms of the Go memory model, a Store (or any operation
+// that writes) is a write operation and a Load that observes its value is a
+// read operation that happens after it.
+//
+// # When not to use it
+//
+//   - For a map written by one goroutine, or guarded by a lock you already
+//     hold, a plain Go map is smaller and faster.
+//   - For a write-heavy map of ever-new keys (a churn of inserts and deletes)
+//     the read/dirty design pays for copying the read map into a fresh dirty
+//     map after each promotion; a lock-per-bucket hash table such as xsync's
+//     may serve better. Measure your workload with the loadgen command.
+//   - Compute's function may run more than once when other goroutines write
+//     the same key at the same time, and must not call methods of the map.
+//   - Clear is atomic only shard by shard.
+package mapx
