@@ -20,10 +20,11 @@
 // inserting a key (or re-inserting a deleted one) takes the shard's lock.
 //
 // Each value is an immutable version stamped with a snapshot epoch. Taking a
-// snapshot advances the epoch, waits for the writers of the old epoch on each
-// shard to finish, and keeps each shard's read map; a write made afterwards
-// links the version it replaces, so the snapshot still finds it. While no
-// snapshot is open no history is kept.
+// snapshot closes a gate on every shard, waits for the writes in flight to
+// finish, advances the epoch, keeps each shard's read map and reopens the
+// gates; that instant with no write in flight is the snapshot's linearization
+// point. A write made afterwards links the versions that open snapshots still
+// see, so they find them. While no snapshot is open no history is kept.
 //
 // # Guarantees
 //

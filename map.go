@@ -3,7 +3,7 @@ package mapx
 import (
 	"fmt"
 	"hash/maphash"
-	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -82,17 +82,18 @@ type shard[K comparable, V any] struct {
 	read atomic.Pointer[readOnly[K, V]]
 	_    [cacheLine - 8]byte
 
-	mu       sync.Mutex
-	dirty    map[K]*entry[V]
-	misses   int
-	captured uint64 // 1 + epoch of the last snapshot that captured this shard
+	mu     sync.Mutex
+	dirty  map[K]*entry[V]
+	misses int
 
 	count      atomic.Int64 // live entries
 	dirtyLen   atomic.Int64
 	readMisses atomic.Int64
 	promotions atomic.Int64
-	inflight   [2]atomic.Int64 // writers in flight, by epoch parity
-	_          [cacheLine - 8]byte
+	// gate counts the writers in flight; a snapshot sets gateClosed to hold
+	// new writers back while it waits for those in flight to finish.
+	gate atomic.Int64
+	_    [cacheLine - 8]byte
 }
 
 const cacheLine = 64
@@ -107,11 +108,10 @@ type core[K comparable, V any] struct {
 	tomb     *node[V] // shared tombstone with no history
 	expunged *node[V] // shared expunged marker with no history
 
-	_        [cacheLine]byte
-	epoch    atomic.Uint64 // snapshot epoch; changes only when a snapshot is taken
-	oldest   atomic.Uint64 // epoch of the oldest open snapshot; MaxUint64 if none
-	creating atomic.Uint64 // 1 + epoch of the snapshot being taken; 0 if none
-	_        [cacheLine - 24]byte
+	_          [cacheLine]byte
+	epoch      atomic.Uint64            // snapshot epoch; changes only when a snapshot is taken
+	openEpochs atomic.Pointer[[]uint64] // epochs of the open snapshots, ascending; nil if none
+	_          [cacheLine - 16]byte
 
 	snapMu sync.Mutex
 	open   map[uint64]int // open snapshots by epoch
@@ -167,7 +167,6 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 	for i := range c.shards {
 		c.shards[i].read.Store(empty)
 	}
-	c.oldest.Store(math.MaxUint64)
 	c.admission.init(cfg)
 	return c
 }
@@ -206,41 +205,67 @@ func (c *core[K, V]) shardFor(key K) *shard[K, V] {
 	return &c.shards[c.shardIndex(key)]
 }
 
-// enter registers a writer on s and returns the epoch its writes carry. A
-// snapshot taken at epoch e waits until every writer that entered with e has
-// left, so each write is either wholly in a snapshot or wholly out of it.
+const gateClosed = 1 << 62
+
+// enter registers a writer on s and returns the epoch its writes carry. While
+// a snapshot is being taken the gates are closed and enter waits: the
+// snapshot's cut is the instant when no writer is in flight on any shard.
 func (c *core[K, V]) enter(s *shard[K, V]) uint64 {
 	for {
-		e := c.epoch.Load()
-		s.inflight[e&1].Add(1)
-		if c.epoch.Load() == e {
-			return e
+		if s.gate.Add(1)&gateClosed == 0 {
+			return c.epoch.Load()
 		}
-		s.inflight[e&1].Add(-1)
+		s.gate.Add(-1)
+		for s.gate.Load()&gateClosed != 0 {
+			runtime.Gosched()
+		}
 	}
 }
 
-func (s *shard[K, V]) leave(e uint64) { s.inflight[e&1].Add(-1) }
+func (s *shard[K, V]) leave(uint64) { s.gate.Add(-1) }
 
-// history returns the node a new version written at epoch e must keep as its
-// predecessor for the open snapshots, or nil if none needs one. It also cuts
-// history that no open snapshot can reach any more.
+// history returns the chain of older versions that a version written at
+// epoch e must link to: for each open snapshot, the version it sees, and
+// nothing else. While no snapshot is open it returns nil at the cost of one
+// atomic load. Published versions are never changed, except that the oldest
+// kept one loses its own (unreachable) history; where an old chain holds
+// versions no open snapshot needs, the kept ones are copied.
 func (c *core[K, V]) history(old *node[V], e uint64) *node[V] {
-	oldest := c.oldest.Load()
-	if oldest >= e || old == nil {
-		return nil // every open snapshot sees the new version or is being taken at e
-	}
-	p := old
-	if p.epoch() == e {
-		p = p.prev.Load() // a version of the same epoch is visible to no snapshot
-	}
-	if p == nil || p == c.tomb || p == c.expunged {
+	open := c.openEpochs.Load()
+	if open == nil || old == nil {
 		return nil
 	}
-	if p.epoch() <= oldest && p.prev.Load() != nil {
-		p.prev.Store(nil) // every open snapshot resolves to p or later
+	var buf [8]*node[V]
+	keep := buf[:0] // newest first
+	q := old
+	for i := len(*open) - 1; i >= 0 && q != nil; i-- {
+		if snap := (*open)[i]; snap < e { // a snapshot at e or later sees the new version
+			for q != nil && q.epoch() > snap {
+				q = q.prev.Load()
+			}
+			if q != nil && (len(keep) == 0 || keep[len(keep)-1] != q) {
+				keep = append(keep, q)
+			}
+		}
 	}
-	return p
+	for len(keep) > 0 && keep[len(keep)-1].kind() != kindLive {
+		keep = keep[:len(keep)-1] // a deletion with nothing older to hide
+	}
+	var tail *node[V]
+	for i := len(keep) - 1; i >= 0; i-- {
+		q := keep[i]
+		switch {
+		case q.prev.Load() == tail:
+		case tail == nil:
+			q.prev.Store(nil) // no open snapshot reads past the version it sees
+		default:
+			cp := &node[V]{v: q.v, meta: q.meta}
+			cp.prev.Store(tail)
+			q = cp
+		}
+		tail = q
+	}
+	return tail
 }
 
 func (c *core[K, V]) liveNode(old *node[V], e uint64, v V) *node[V] {
@@ -452,12 +477,10 @@ func (m *Map[K, V]) Clear() {
 		if read.amended {
 			clearEntries(s.dirty)
 		}
-		if !c.snapshotPending(s) {
-			s.read.Store(&readOnly[K, V]{})
-			s.dirty = nil
-			s.misses = 0
-			s.dirtyLen.Store(0)
-		}
+		s.read.Store(&readOnly[K, V]{})
+		s.dirty = nil
+		s.misses = 0
+		s.dirtyLen.Store(0)
 		c.addCount(s, -removed)
 		s.mu.Unlock()
 		s.leave(ep)
@@ -632,7 +655,7 @@ func (c *core[K, V]) mutateLocked(s *shard[K, V], key K, ep uint64, mu mutation[
 				continue
 			}
 			c.addCount(s, -1)
-			if !inRead && !c.snapshotPending(s) {
+			if !inRead {
 				delete(s.dirty, key)
 				s.dirtyLen.Store(int64(len(s.dirty)))
 			}
@@ -642,14 +665,6 @@ func (c *core[K, V]) mutateLocked(s *shard[K, V], key K, ep uint64, mu mutation[
 			panic(fmt.Sprintf("mapx: Compute: invalid %v", op))
 		}
 	}
-}
-
-// snapshotPending reports whether a snapshot is being taken that has not yet
-// captured s. Until it has, s must keep every key in its maps, deleted or
-// not, so that the snapshot finds the versions it needs. Called with s.mu held.
-func (c *core[K, V]) snapshotPending(s *shard[K, V]) bool {
-	w := c.creating.Load()
-	return w != 0 && s.captured != w
 }
 
 // dirtyLocked makes the dirty map from the read map, leaving out (expunging)

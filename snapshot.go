@@ -3,8 +3,9 @@ package mapx
 import (
 	"context"
 	"iter"
-	"math"
+	"maps"
 	"runtime"
+	"slices"
 	"sync/atomic"
 )
 
@@ -30,40 +31,43 @@ type snapState[K comparable, V any] struct {
 	closed atomic.Bool
 }
 
-// Snapshot returns a point-in-time view of m. It copies no entries: it costs
-// time proportional to the number of shards, writers wait for it at most for
-// one short critical section per shard, and afterwards it keeps alive only
-// the old versions of entries written after it. Close it when done; a
+// Snapshot returns a point-in-time view of m. It copies no entries and costs
+// time proportional to the number of shards. Writers that arrive while it is
+// being taken wait until the writes already in flight have finished and each
+// shard's read map has been captured; afterwards writers never wait for it,
+// and it keeps alive only the old versions of entries written since. Close it when done; a
 // Snapshot dropped without Close is released by the garbage collector.
 func (m *Map[K, V]) Snapshot() *Snapshot[K, V] {
 	c := m.core()
 	c.snapMu.Lock()
 	defer c.snapMu.Unlock()
+	for i := range c.shards {
+		c.shards[i].gate.Or(gateClosed)
+	}
+	for i := range c.shards {
+		for c.shards[i].gate.Load() != gateClosed {
+			runtime.Gosched() // a writer is still in flight
+		}
+	}
+	// No write is in flight on any shard: this is the snapshot's instant.
 	epoch := c.epoch.Load()
 	c.open[epoch]++
 	c.nOpen.Add(1)
-	if epoch < c.oldest.Load() {
-		c.oldest.Store(epoch)
-	}
-	c.creating.Store(epoch + 1)
-	c.epoch.Store(epoch + 1) // writers entering from now on are not in the snapshot
+	c.publishOpenLocked()
+	c.epoch.Store(epoch + 1)
 	reads := make([]map[K]*entry[V], len(c.shards))
 	for i := range c.shards {
 		s := &c.shards[i]
-		for s.inflight[epoch&1].Load() != 0 {
-			runtime.Gosched() // a writer of this epoch has not finished yet
-		}
 		s.mu.Lock()
-		read := s.read.Load()
-		if read.amended {
+		if s.read.Load().amended {
 			s.promoteLocked() // the read map then holds every key of the shard
-			read = s.read.Load()
 		}
-		reads[i] = read.m
-		s.captured = epoch + 1
+		reads[i] = s.read.Load().m
 		s.mu.Unlock()
 	}
-	c.creating.Store(0)
+	for i := range c.shards {
+		c.shards[i].gate.And(^gateClosed)
+	}
 	st := &snapState[K, V]{c: c, epoch: epoch}
 	snap := &Snapshot[K, V]{c: c, st: st, reads: reads, epoch: epoch}
 	snap.cleanup = runtime.AddCleanup(snap, (*snapState[K, V]).release, st)
@@ -81,11 +85,17 @@ func (st *snapState[K, V]) release() {
 		delete(c.open, st.epoch)
 	}
 	c.nOpen.Add(-1)
-	oldest := uint64(math.MaxUint64)
-	for e := range c.open {
-		oldest = min(oldest, e)
+	c.publishOpenLocked()
+}
+
+// publishOpenLocked gives writers the epochs of the open snapshots.
+func (c *core[K, V]) publishOpenLocked() {
+	if len(c.open) == 0 {
+		c.openEpochs.Store(nil)
+		return
 	}
-	c.oldest.Store(oldest)
+	epochs := slices.Sorted(maps.Keys(c.open))
+	c.openEpochs.Store(&epochs)
 }
 
 // Close releases the snapshot. It is safe to call more than once.

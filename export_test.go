@@ -1,0 +1,36 @@
+package mapx
+
+import "time"
+
+// SetClock replaces the clock of m's insert-rate bucket, for tests that must
+// not depend on the time they take.
+func SetClock[K comparable, V any](m *Map[K, V], now func() time.Time) {
+	b := m.core().bucket
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.now = now
+	b.last = now()
+}
+
+// HistoryLen returns the number of versions kept for key, current one
+// included, or 0 if the map has no entry for it.
+func HistoryLen[K comparable, V any](m *Map[K, V], key K) int {
+	c := m.core()
+	s := c.shardFor(key)
+	s.mu.Lock()
+	e, ok := s.read.Load().m[key]
+	if !ok {
+		e, ok = s.dirty[key]
+	}
+	s.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	n := 0
+	for p := e.p.Load(); p != nil; p = p.prev.Load() {
+		n++
+	}
+	return n
+}
+
+const CtxCheckEvery = ctxCheckEvery
