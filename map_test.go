@@ -1,0 +1,185 @@
+package mapx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/mapx-dev/mapx"
+)
+
+func TestZeroMapIsReady(t *testing.T) {
+	var m mapx.Map[string, int]
+	if _, ok := m.Load("a"); ok || m.Len() != 0 {
+		t.Fatal("zero map is not empty")
+	}
+	var wg sync.WaitGroup
+	for i := range 8 { // the first uses race to initialise it
+		wg.Go(func() { m.Store(fmt.Sprint(i), i) })
+	}
+	wg.Wait()
+	if m.Len() != 8 {
+		t.Fatalf("Len = %d, want 8", m.Len())
+	}
+}
+
+func TestMissesAndPromotionsAreExact(t *testing.T) {
+	m := mapx.New[int, int](mapx.WithShards(1))
+	m.Store(1, 1) // in the dirty map only
+	if st := m.Stats(); st.DirtyEntries != 1 || st.ReadMisses != 0 || st.Promotions != 0 {
+		t.Fatalf("after one insert: %+v", st)
+	}
+	m.Load(1) // a miss; misses (1) reach the dirty map's size (1): promotion
+	if st := m.Stats(); st.ReadMisses != 1 || st.Promotions != 1 || st.DirtyEntries != 0 {
+		t.Fatalf("after one miss: %+v", st)
+	}
+	m.Load(1) // now in the read map
+	m.Load(2) // absent, and the read map is complete: no lock, no miss
+	if st := m.Stats(); st.ReadMisses != 1 || st.Promotions != 1 {
+		t.Fatalf("after read-map hits: %+v", st)
+	}
+	m.Store(2, 2) // copies the read map into a new dirty map
+	m.Store(3, 3)
+	if st := m.Stats(); st.DirtyEntries != 3 {
+		t.Fatalf("dirty map holds %d entries, want 3", st.DirtyEntries)
+	}
+	m.Load(2)
+	m.Load(3)
+	if st := m.Stats(); st.ReadMisses != 3 || st.Promotions != 1 {
+		t.Fatalf("two misses below the dirty size: %+v", st)
+	}
+	m.Load(9) // third miss reaches the dirty size
+	if st := m.Stats(); st.ReadMisses != 4 || st.Promotions != 2 || st.Entries != 3 {
+		t.Fatalf("third miss: %+v", st)
+	}
+}
+
+func TestRangeContextCancellation(t *testing.T) {
+	m := mapx.New[int, int]()
+	for i := range 10000 {
+		m.Store(i, i)
+	}
+	s := m.Snapshot()
+	defer s.Close()
+	for _, tc := range []struct {
+		name string
+		rng  func(context.Context, func(int, int) bool) error
+	}{{"Map", m.RangeContext}, {"Snapshot", s.RangeContext}} {
+		before := m.Stats().IteratorCancellations
+		ctx, cancel := context.WithCancel(context.Background())
+		visited, afterCancel := 0, 0
+		err := tc.rng(ctx, func(int, int) bool {
+			visited++
+			if visited == 1000 {
+				cancel()
+			}
+			if visited > 1000 {
+				afterCancel++
+			}
+			return true
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("%s: err = %v, want context.Canceled", tc.name, err)
+		}
+		if afterCancel >= 256 {
+			t.Fatalf("%s: visited %d entries after cancel", tc.name, afterCancel)
+		}
+		if got := m.Stats().IteratorCancellations - before; got != 1 {
+			t.Fatalf("%s: counted %d cancellations, want 1", tc.name, got)
+		}
+		// A stop asked for by the callback is not a cancellation.
+		if err := tc.rng(context.Background(), func(int, int) bool { return false }); err != nil {
+			t.Fatal(err)
+		}
+		// An already cancelled context visits nothing.
+		n := 0
+		if err := tc.rng(ctx, func(int, int) bool { n++; return true }); !errors.Is(err, context.Canceled) || n != 0 {
+			t.Fatalf("%s: cancelled context: err %v after %d entries", tc.name, err, n)
+		}
+		if got := m.Stats().IteratorCancellations - before; got != 2 {
+			t.Fatalf("%s: counted %d cancellations, want 2", tc.name, got)
+		}
+	}
+}
+
+func TestComputeOps(t *testing.T) {
+	m := mapx.New[string, int]()
+	inc := func(old int, loaded bool) (int, mapx.ComputeOp) { return old + 1, mapx.UpdateOp }
+	for range 3 {
+		m.Compute("n", inc)
+	}
+	if v, ok := m.Load("n"); !ok || v != 3 {
+		t.Fatalf("after 3 increments: %d, %v", v, ok)
+	}
+	v, ok := m.Compute("n", func(old int, loaded bool) (int, mapx.ComputeOp) { return 0, mapx.CancelOp })
+	if !ok || v != 3 {
+		t.Fatalf("CancelOp returned %d, %v", v, ok)
+	}
+	if v, ok := m.Compute("n", func(int, bool) (int, mapx.ComputeOp) { return 0, mapx.DeleteOp }); ok || v != 0 {
+		t.Fatalf("DeleteOp returned %d, %v", v, ok)
+	}
+	if _, ok := m.Compute("absent", func(int, bool) (int, mapx.ComputeOp) { return 1, mapx.CancelOp }); ok || m.Len() != 0 {
+		t.Fatal("CancelOp on an absent key inserted it")
+	}
+	// Concurrent increments are not lost.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 1000 {
+				m.Compute("c", inc)
+			}
+		})
+	}
+	wg.Wait()
+	if v, _ := m.Load("c"); v != 4000 {
+		t.Fatalf("4000 concurrent increments gave %d", v)
+	}
+}
+
+func TestLoadAndStoreDoNotAllocate(t *testing.T) {
+	m := mapx.New[string, int]()
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("user:%08d", i)
+		m.Store(keys[i], i)
+	}
+	for _, k := range keys {
+		m.Load(k) // promote every shard's dirty map
+	}
+	i := 0
+	if a := testing.AllocsPerRun(1000, func() { m.Load(keys[i%len(keys)]); i++ }); a != 0 {
+		t.Errorf("Load: %v allocs/op, want 0", a)
+	}
+	if a := testing.AllocsPerRun(1000, func() { m.Store(keys[i%len(keys)], i); i++ }); a > 1 {
+		t.Errorf("Store of an existing key: %v allocs/op, want at most 1", a)
+	}
+	if a := testing.AllocsPerRun(1000, func() { m.Delete(keys[i%len(keys)]); i++ }); a != 0 {
+		t.Errorf("Delete with no snapshot open: %v allocs/op, want 0", a)
+	}
+	s := m.Snapshot()
+	defer s.Close()
+	if a := testing.AllocsPerRun(1000, func() { s.Load(keys[i%len(keys)]); i++ }); a != 0 {
+		t.Errorf("Snapshot.Load: %v allocs/op, want 0", a)
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = m.Stats(); _ = m.Len() }); a != 0 {
+		t.Errorf("Stats and Len: %v allocs/op, want 0", a)
+	}
+}
+
+func TestWithHasher(t *testing.T) {
+	// A constant hash puts every key in one shard: still correct.
+	m := mapx.New[int, int](mapx.WithHasher(func(int) uint64 { return 7 }), mapx.WithShards(16))
+	for i := range 100 {
+		m.Store(i, i)
+	}
+	for i := range 100 {
+		if v, ok := m.Load(i); !ok || v != i {
+			t.Fatalf("Load(%d) = %d, %v", i, v, ok)
+		}
+	}
+	if m.Len() != 100 || m.Stats().Shards != 16 {
+		t.Fatalf("Len %d, stats %+v", m.Len(), m.Stats())
+	}
+}
