@@ -1,0 +1,67 @@
+# mapx: make test runs the whole suite; make bench compares the maps.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO          ?= go
+BIN         := $(CURDIR)/.bin
+STATICCHECK := $(BIN)/staticcheck
+BENCHSTAT   := $(BIN)/benchstat
+STATICCHECK_VERSION := v0.8.2
+BENCHSTAT_VERSION   := v0.0.0-20260908200009-22c9c6c9d4da
+
+# Every Go module of the repository; each is vetted and tested on its own.
+MODULES := . bench
+
+BENCH       ?= .
+BENCH_COUNT ?= 6
+BENCH_TIME  ?= 500ms
+BENCH_OUT   ?= bench/results.txt
+
+.PHONY: all test fmt-check vet staticcheck test-race fuzz-seeds bench tools clean
+
+all: test
+
+test: fmt-check vet staticcheck test-race fuzz-seeds
+
+$(STATICCHECK):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(BENCHSTAT):
+	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
+
+tools: $(STATICCHECK) $(BENCHSTAT)
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go') 2>&1)"; \
+	if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
+	@echo "gofmt: ok"
+
+vet:
+	@for m in $(MODULES); do echo "go vet: $$m"; (cd $$m && $(GO) vet ./...); done
+
+staticcheck: $(STATICCHECK)
+	@for m in $(MODULES); do echo "staticcheck: $$m"; (cd $$m && $(STATICCHECK) ./...); done
+
+test-race:
+	@for m in $(MODULES); do echo "go test -race: $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
+
+# The seed corpus of every fuzz target, on its own so that a failure names it.
+fuzz-seeds:
+	@for m in $(MODULES); do (cd $$m && \
+	  for p in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
+	    if $(GO) test -list '^Fuzz' $$p | grep '^Fuzz' >/dev/null; then \
+	      echo "fuzz seed corpus: $$p"; $(GO) test -count=1 -run '^Fuzz' $$p; fi; \
+	  done); done
+
+# Rounds run one after another so that every implementation sees the same
+# machine noise; benchstat puts them side by side (mapx is the base column).
+bench: $(BENCHSTAT)
+	@rm -f $(BENCH_OUT)
+	@for i in $$(seq $(BENCH_COUNT)); do \
+	  echo "bench round $$i of $(BENCH_COUNT)" >&2; \
+	  (cd bench && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCH_TIME) -count 1 .) >> $(BENCH_OUT); \
+	done
+	$(BENCHSTAT) -col /impl $(BENCH_OUT)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mapx-dev/mapx"
+)
+
+const warmKeys = 64 << 10
+
+var warm = Keys(warmKeys)
+
+// BenchmarkMix runs a mix of loads on 64K warm keys; the rest of the
+// operations are half stores, half deletes of the same keys.
+func BenchmarkMix(b *testing.B) {
+	for _, loads := range []int{100, 99, 90, 75, 50} {
+		for _, impl := range Impls {
+			b.Run(fmt.Sprintf("loads=%d/impl=%s", loads, impl.Name), func(b *testing.B) {
+				m := impl.New()
+				for i, k := range warm {
+					m.Store(k, i)
+				}
+				for _, k := range warm {
+					m.Load(k)
+				}
+				var seed atomic.Uint64
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					r := rng(seed.Add(0x9E3779B97F4A7C15))
+					for pb.Next() {
+						x := r.next()
+						k := warm[x%warmKeys]
+						switch op := int(x>>32) % 200; {
+						case op < 2*loads:
+							m.Load(k)
+						case op%2 == 0:
+							m.Store(k, int(x))
+						default:
+							m.Delete(k)
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkChurn inserts ever-new keys and deletes the oldest, so the map
+// keeps a steady size of 64K while its keys change; half the operations are
+// loads of recent keys.
+func BenchmarkChurn(b *testing.B) {
+	ring := Keys(1 << 20)
+	for _, impl := range Impls {
+		b.Run("impl="+impl.Name, func(b *testing.B) {
+			m := impl.New()
+			var next atomic.Uint64
+			for range warmKeys {
+				i := next.Add(1)
+				m.Store(ring[i%uint64(len(ring))], int(i))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				r := rng(next.Load()*0x9E3779B97F4A7C15 + 1)
+				for pb.Next() {
+					if r.next()%2 == 0 {
+						cur := next.Load()
+						m.Load(ring[(cur-r.next()%warmKeys)%uint64(len(ring))])
+						continue
+					}
+					i := next.Add(1)
+					m.Store(ring[i%uint64(len(ring))], int(i))
+					m.Delete(ring[(i-warmKeys)%uint64(len(ring))])
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkRange1M iterates a map of 1M entries.
+func BenchmarkRange1M(b *testing.B) {
+	keys := Keys(1 << 20)
+	for _, impl := range Impls {
+		b.Run("impl="+impl.Name, func(b *testing.B) {
+			m := impl.New()
+			for i, k := range keys {
+				m.Store(k, i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				n := 0
+				m.Range(func(string, int) bool { n++; return true })
+				if n != len(keys) {
+					b.Fatalf("visited %d", n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSnapshot takes and closes a snapshot of a map of n entries.
+func BenchmarkSnapshot(b *testing.B) {
+	for _, n := range []int{10_000, 1_000_000} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			m := mapx.New[string, int]()
+			for i, k := range Keys(n) {
+				m.Store(k, i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				m.Snapshot().Close()
+			}
+		})
+	}
+}
+
+// BenchmarkStoreWhileSnapshotHeld stores existing keys with and without an
+// open snapshot.
+func BenchmarkStoreWhileSnapshotHeld(b *testing.B) {
+	for _, held := range []bool{false, true} {
+		b.Run(fmt.Sprintf("snapshot=%v", held), func(b *testing.B) {
+			m := mapx.New[string, int]()
+			for i, k := range warm {
+				m.Store(k, i)
+			}
+			for _, k := range warm {
+				m.Load(k)
+			}
+			if held {
+				s := m.Snapshot()
+				defer s.Close()
+			}
+			var seed atomic.Uint64
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				r := rng(seed.Add(0x9E3779B97F4A7C15))
+				for pb.Next() {
+					x := r.next()
+					m.Store(warm[x%warmKeys], int(x))
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkHeapPerEntry reports the heap that 1M string→int entries take,
+// key strings excluded (they are made before the measurement and shared).
+func BenchmarkHeapPerEntry(b *testing.B) {
+	const n = 1 << 20
+	keys := Keys(n)
+	for _, impl := range Impls {
+		b.Run("impl="+impl.Name, func(b *testing.B) {
+			var perEntry float64
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				m := impl.New()
+				for i, k := range keys {
+					m.Store(k, i+1000) // past the runtime's preallocated small integers
+				}
+				for _, k := range keys {
+					m.Load(k)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perEntry = float64(after.HeapAlloc-before.HeapAlloc) / n
+				runtime.KeepAlive(m)
+			}
+			b.ReportMetric(perEntry, "B/entry")
+		})
+	}
+}
