@@ -178,13 +178,14 @@ func (m *Map[K, V]) StoreWait(ctx context.Context, key K, value V) error {
 
 func (m *Map[K, V]) admitStore(key K, value V, noWait bool) error {
 	c := m.core()
-	s := c.shardFor(key)
+	h := c.hashOf(key)
+	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, ok := s.read.Load().m[key]; ok {
+	if e, ok := c.find(s.read.Load().t, h, key); ok {
 		if _, ok := c.swapLive(e, ep, value); ok {
 			return nil
 		}
 	}
-	return c.mutateLocked(s, key, ep, mutation[V]{op: UpdateOp, value: value, admit: true, noWait: noWait}).err
+	return c.mutateLocked(s, h, key, ep, mutation[V]{op: UpdateOp, value: value, admit: true, noWait: noWait}).err
 }

@@ -16,11 +16,12 @@ func SetClock[K comparable, V any](m *Map[K, V], now func() time.Time) {
 // included, or 0 if the map has no entry for it.
 func HistoryLen[K comparable, V any](m *Map[K, V], key K) int {
 	c := m.core()
-	s := c.shardFor(key)
+	h := c.hashOf(key)
+	s := c.shardOf(h)
 	s.mu.Lock()
-	e, ok := s.read.Load().m[key]
+	e, ok := c.find(s.read.Load().t, h, key)
 	if !ok {
-		e, ok = s.dirty[key]
+		e, ok = c.find(s.dirty, h, key)
 	}
 	s.mu.Unlock()
 	if !ok {

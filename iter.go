@@ -12,7 +12,7 @@ import (
 // [Map.Snapshot].
 func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 	c := m.core()
-	c.iterate(context.Background(), c.liveMap, latest, f)
+	c.iterate(context.Background(), c.liveTable, latest, f)
 }
 
 // RangeContext is [Map.Range] that stops within 256 entries once ctx is done
@@ -20,7 +20,7 @@ func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 // [Stats].IteratorCancellations. A stop asked for by f returns nil.
 func (m *Map[K, V]) RangeContext(ctx context.Context, f func(key K, value V) bool) error {
 	c := m.core()
-	return c.iterate(ctx, c.liveMap, latest, f)
+	return c.iterate(ctx, c.liveTable, latest, f)
 }
 
 // All returns an iterator over the entries of m, with the guarantees of
@@ -51,9 +51,9 @@ const latest = math.MaxUint64 >> kindBits
 // its context; it must stay at most 256, the documented bound.
 const ctxCheckEvery = 64
 
-// liveMap returns shard i's read map, first promoting its dirty map so that
-// the read map holds every key.
-func (c *core[K, V]) liveMap(i int) map[K]*entry[V] {
+// liveTable returns shard i's read table, first promoting its dirty table so
+// that the read table holds every key.
+func (c *core[K, V]) liveTable(i int) *table[K, V] {
 	s := &c.shards[i]
 	read := s.read.Load()
 	if read.amended {
@@ -64,11 +64,11 @@ func (c *core[K, V]) liveMap(i int) map[K]*entry[V] {
 		}
 		s.mu.Unlock()
 	}
-	return read.m
+	return read.t
 }
 
 // iterate calls f for each entry of the shard maps that is live at epoch.
-func (c *core[K, V]) iterate(ctx context.Context, shardMap func(int) map[K]*entry[V], epoch uint64, f func(K, V) bool) error {
+func (c *core[K, V]) iterate(ctx context.Context, shardTable func(int) *table[K, V], epoch uint64, f func(K, V) bool) error {
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()
@@ -87,11 +87,11 @@ func (c *core[K, V]) iterate(ctx context.Context, shardMap func(int) map[K]*entr
 	}
 	visited := 0
 	for i := range c.shards {
-		for k, e := range shardMap(i) {
+		for _, e := range shardTable(i).all {
 			if visited++; done != nil && visited%ctxCheckEvery == 0 && cancelled() {
 				return ctx.Err()
 			}
-			if v, ok := resolve(e, epoch); ok && !f(k, v) {
+			if v, ok := resolve(e, epoch); ok && !f(e.key, v) {
 				return nil
 			}
 		}

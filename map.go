@@ -65,15 +65,25 @@ type node[V any] struct {
 func (n *node[V]) epoch() uint64 { return n.meta >> kindBits }
 func (n *node[V]) kind() uint64  { return n.meta & kindMask }
 
-// entry is a key's slot, shared by the read and dirty maps of its shard and
-// by the snapshots that captured it. Its current version is p, never nil.
-type entry[V any] struct {
-	p atomic.Pointer[node[V]]
+// entry is a key and its slot, shared by the read and dirty tables of its
+// shard and by the snapshots that captured it. Its current version is p,
+// never nil. The version it was inserted with lives inside it, so that a key
+// that is never updated costs one allocation and a load one pointer less.
+type entry[K comparable, V any] struct {
+	key   K
+	p     atomic.Pointer[node[V]]
+	first node[V]
+}
+
+func newEntry[K comparable, V any](key K, e uint64, v V) *entry[K, V] {
+	ne := &entry[K, V]{key: key, first: node[V]{v: v, meta: e << kindBits}}
+	ne.p.Store(&ne.first)
+	return ne
 }
 
 type readOnly[K comparable, V any] struct {
-	m       map[K]*entry[V]
-	amended bool // the dirty map holds keys that m lacks
+	t       *table[K, V]
+	amended bool // the dirty table holds keys that t lacks
 }
 
 // shard is one read/dirty map. The first cache line holds what Load reads;
@@ -83,7 +93,7 @@ type shard[K comparable, V any] struct {
 	_    [cacheLine - 8]byte
 
 	mu     sync.Mutex
-	dirty  map[K]*entry[V]
+	dirty  *table[K, V]
 	misses int
 
 	count      atomic.Int64 // live entries
@@ -100,10 +110,11 @@ const cacheLine = 64
 
 // core is the state of an initialised Map.
 type core[K comparable, V any] struct {
-	shards []shard[K, V]
-	shift  uint8 // 64 - log2(len(shards))
-	seed   maphash.Seed
-	hash   func(K) uint64 // nil: maphash.Comparable
+	shards    []shard[K, V]
+	shift     uint8 // 64 - log2(len(shards))
+	shardBits uint8 // log2(len(shards))
+	seed      maphash.Seed
+	hash      func(K) uint64 // nil: maphash.Comparable
 
 	tomb     *node[V] // shared tombstone with no history
 	expunged *node[V] // shared expunged marker with no history
@@ -151,10 +162,10 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 		expunged: &node[V]{meta: kindExpunged},
 		open:     make(map[uint64]int),
 	}
-	for n>>c.shift > 1 {
-		c.shift++
+	for n>>c.shardBits > 1 {
+		c.shardBits++
 	}
-	c.shift = 64 - c.shift
+	c.shift = 64 - c.shardBits
 	if cfg.hasher != nil {
 		h, ok := cfg.hasher.(func(K) uint64)
 		if !ok {
@@ -190,19 +201,28 @@ func (m *Map[K, V]) initSlow() *core[K, V] {
 	return c
 }
 
-func (c *core[K, V]) shardIndex(key K) int {
+// hashOf returns key's hash. Its top bits pick the shard, the next ones the
+// slot in the shard's tables.
+func (c *core[K, V]) hashOf(key K) uint64 {
 	var h uint64
 	if c.hash != nil {
 		h = c.hash(key)
 	} else {
 		h = maphash.Comparable(c.seed, key)
 	}
-	// Fibonacci hashing spreads a weak user hash over the shards.
-	return int((h * 0x9E3779B97F4A7C15) >> c.shift)
+	// Fibonacci hashing spreads a weak user hash over all the bits; the
+	// values 0 and 1 mark empty and deleted slots in a table.
+	return max(h*0x9E3779B97F4A7C15, 2)
 }
 
-func (c *core[K, V]) shardFor(key K) *shard[K, V] {
-	return &c.shards[c.shardIndex(key)]
+func (c *core[K, V]) shardOf(h uint64) *shard[K, V] {
+	return &c.shards[h>>c.shift]
+}
+
+// find looks key up in t, which may be nil.
+func (c *core[K, V]) find(t *table[K, V], h uint64, key K) (*entry[K, V], bool) {
+	e := t.lookup(h, c.shardBits, key)
+	return e, e != nil
 }
 
 const gateClosed = 1 << 62
@@ -292,7 +312,7 @@ func (c *core[K, V]) deadNode(old *node[V], e uint64, kind uint64) *node[V] {
 // swapLive replaces the live version of e without taking the lock. It fails
 // once e is deleted: reviving a deleted entry is an insert, which takes the
 // lock.
-func (c *core[K, V]) swapLive(e *entry[V], ep uint64, v V) (prev V, ok bool) {
+func (c *core[K, V]) swapLive(e *entry[K, V], ep uint64, v V) (prev V, ok bool) {
 	for {
 		old := e.p.Load()
 		if old.kind() != kindLive {
@@ -315,15 +335,16 @@ func (c *core[K, V]) addCount(s *shard[K, V], d int64) {
 // Load returns the value stored for key, or the zero value and false.
 func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	c := m.core()
-	s := c.shardFor(key)
+	h := c.hashOf(key)
+	s := c.shardOf(h)
 	read := s.read.Load()
-	e, found := read.m[key]
+	e, found := c.find(read.t, h, key)
 	if !found && read.amended {
 		s.mu.Lock()
 		read = s.read.Load()
-		e, found = read.m[key]
+		e, found = c.find(read.t, h, key)
 		if !found && read.amended {
-			e, found = s.dirty[key]
+			e, found = c.find(s.dirty, h, key)
 			s.missLocked()
 		}
 		s.mu.Unlock()
@@ -345,15 +366,16 @@ func (m *Map[K, V]) Store(key K, value V) {
 // Swap stores value for key and returns the previous value, if any.
 func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 	c := m.core()
-	s := c.shardFor(key)
+	h := c.hashOf(key)
+	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, ok := s.read.Load().m[key]; ok {
+	if e, ok := c.find(s.read.Load().t, h, key); ok {
 		if prev, ok := c.swapLive(e, ep, value); ok {
 			return prev, true
 		}
 	}
-	r := c.mutateLocked(s, key, ep, mutation[V]{op: UpdateOp, value: value})
+	r := c.mutateLocked(s, h, key, ep, mutation[V]{op: UpdateOp, value: value})
 	return r.old, r.loaded
 }
 
@@ -361,15 +383,16 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 // stores value and returns it. loaded is true if the value was loaded.
 func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 	c := m.core()
-	s := c.shardFor(key)
-	if e, ok := s.read.Load().m[key]; ok {
+	h := c.hashOf(key)
+	s := c.shardOf(h)
+	if e, ok := c.find(s.read.Load().t, h, key); ok {
 		if n := e.p.Load(); n.kind() == kindLive {
 			return n.v, true
 		}
 	}
 	ep := c.enter(s)
 	defer s.leave(ep)
-	r := c.mutateLocked(s, key, ep, mutation[V]{op: UpdateOp, value: value, onlyIfAbsent: true, miss: true})
+	r := c.mutateLocked(s, h, key, ep, mutation[V]{op: UpdateOp, value: value, onlyIfAbsent: true, miss: true})
 	if r.loaded {
 		return r.old, true
 	}
@@ -379,9 +402,10 @@ func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 // LoadAndDelete deletes key and returns its previous value, if any.
 func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 	c := m.core()
-	s := c.shardFor(key)
+	h := c.hashOf(key)
+	s := c.shardOf(h)
 	read := s.read.Load()
-	e, ok := read.m[key]
+	e, ok := c.find(read.t, h, key)
 	if !ok && !read.amended {
 		return value, false
 	}
@@ -399,7 +423,7 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 			}
 		}
 	}
-	r := c.mutateLocked(s, key, ep, mutation[V]{op: DeleteOp, miss: true})
+	r := c.mutateLocked(s, h, key, ep, mutation[V]{op: DeleteOp, miss: true})
 	return r.old, r.loaded
 }
 
@@ -418,10 +442,11 @@ func (m *Map[K, V]) Delete(key K) {
 // this map.
 func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
 	c := m.core()
-	s := c.shardFor(key)
+	h := c.hashOf(key)
+	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, found := s.read.Load().m[key]; found {
+	if e, found := c.find(s.read.Load().t, h, key); found {
 		for {
 			old := e.p.Load()
 			if old.kind() != kindLive {
@@ -445,7 +470,7 @@ func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op Co
 			}
 		}
 	}
-	r := c.mutateLocked(s, key, ep, mutation[V]{compute: f, miss: true})
+	r := c.mutateLocked(s, h, key, ep, mutation[V]{compute: f, miss: true})
 	return r.now, r.present
 }
 
@@ -459,8 +484,8 @@ func (m *Map[K, V]) Clear() {
 		s.mu.Lock()
 		removed := int64(0)
 		read := s.read.Load()
-		clearEntries := func(entries map[K]*entry[V]) {
-			for _, e := range entries {
+		clearEntries := func(t *table[K, V]) {
+			for _, e := range t.all {
 				for {
 					old := e.p.Load()
 					if old.kind() != kindLive {
@@ -473,7 +498,7 @@ func (m *Map[K, V]) Clear() {
 				}
 			}
 		}
-		clearEntries(read.m)
+		clearEntries(read.t)
 		if read.amended {
 			clearEntries(s.dirty)
 		}
@@ -503,10 +528,11 @@ func (m *Map[K, V]) Len() int {
 // to be comparable.
 func CompareAndSwap[K, V comparable](m *Map[K, V], key K, old, new V) (swapped bool) {
 	c := m.core()
-	s := c.shardFor(key)
+	h := c.hashOf(key)
+	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, ok := s.read.Load().m[key]; ok {
+	if e, ok := c.find(s.read.Load().t, h, key); ok {
 		for {
 			n := e.p.Load()
 			if n.kind() != kindLive || n.v != old {
@@ -517,7 +543,7 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], key K, old, new V) (swapped b
 			}
 		}
 	}
-	r := c.mutateLocked(s, key, ep, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
+	r := c.mutateLocked(s, h, key, ep, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
 		if loaded && cur == old {
 			return new, UpdateOp
 		}
@@ -530,10 +556,11 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], key K, old, new V) (swapped b
 // is a function rather than a method because it needs V to be comparable.
 func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool) {
 	c := m.core()
-	s := c.shardFor(key)
+	h := c.hashOf(key)
+	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, ok := s.read.Load().m[key]; ok {
+	if e, ok := c.find(s.read.Load().t, h, key); ok {
 		for {
 			n := e.p.Load()
 			if n.kind() != kindLive || n.v != old {
@@ -545,7 +572,7 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool
 			}
 		}
 	}
-	r := c.mutateLocked(s, key, ep, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
+	r := c.mutateLocked(s, h, key, ep, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
 		if loaded && cur == old {
 			return cur, DeleteOp
 		}
@@ -577,13 +604,13 @@ type mutationResult[V any] struct {
 // mutateLocked applies mu to key under the shard lock. Writers that do not
 // hold the lock only ever replace a live version, so the loop retries only
 // when one of them got there first.
-func (c *core[K, V]) mutateLocked(s *shard[K, V], key K, ep uint64, mu mutation[V]) (r mutationResult[V]) {
+func (c *core[K, V]) mutateLocked(s *shard[K, V], h uint64, key K, ep uint64, mu mutation[V]) (r mutationResult[V]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	read := s.read.Load()
-	e, inRead := read.m[key]
+	e, inRead := c.find(read.t, h, key)
 	if !inRead && read.amended {
-		e = s.dirty[key]
+		e = s.dirty.lookup(h, c.shardBits, key)
 		if mu.miss {
 			defer s.missLocked() // after the write: promotion must not race the lookup above
 		}
@@ -627,23 +654,20 @@ func (c *core[K, V]) mutateLocked(s *shard[K, V], key K, ep uint64, mu mutation[
 				c.total.n.Add(1)
 			}
 			s.count.Add(1)
-			n := c.liveNode(old, ep, nv)
 			switch {
 			case e == nil:
 				if !read.amended {
 					c.dirtyLocked(s)
-					s.read.Store(&readOnly[K, V]{m: read.m, amended: true})
+					s.read.Store(&readOnly[K, V]{t: read.t, amended: true})
 				}
-				ne := &entry[V]{}
-				ne.p.Store(n)
-				s.dirty[key] = ne
-				s.dirtyLen.Store(int64(len(s.dirty)))
+				s.dirty.insert(h, c.shardBits, newEntry(key, ep, nv))
+				s.dirtyLen.Store(int64(s.dirty.len()))
 			case old.kind() == kindExpunged:
-				e.p.Store(n)
-				s.dirty[key] = e
-				s.dirtyLen.Store(int64(len(s.dirty)))
+				e.p.Store(c.liveNode(old, ep, nv))
+				s.dirty.insert(h, c.shardBits, e)
+				s.dirtyLen.Store(int64(s.dirty.len()))
 			default: // a tombstone, already in the dirty map if there is one
-				e.p.Store(n)
+				e.p.Store(c.liveNode(old, ep, nv))
 			}
 			r.now, r.present, r.changed = nv, true, true
 			return r
@@ -656,8 +680,8 @@ func (c *core[K, V]) mutateLocked(s *shard[K, V], key K, ep uint64, mu mutation[
 			}
 			c.addCount(s, -1)
 			if !inRead {
-				delete(s.dirty, key)
-				s.dirtyLen.Store(int64(len(s.dirty)))
+				s.dirty.remove(h, c.shardBits, key)
+				s.dirtyLen.Store(int64(s.dirty.len()))
 			}
 			r.changed = true
 			return r
@@ -667,26 +691,33 @@ func (c *core[K, V]) mutateLocked(s *shard[K, V], key K, ep uint64, mu mutation[
 	}
 }
 
-// dirtyLocked makes the dirty map from the read map, leaving out (expunging)
-// deleted entries.
+// dirtyLocked makes the dirty table from the read table.
 func (c *core[K, V]) dirtyLocked(s *shard[K, V]) {
 	if s.dirty != nil {
 		return
 	}
 	read := s.read.Load()
-	s.dirty = make(map[K]*entry[V], len(read.m))
-	for k, e := range read.m {
-		if !c.expungeLocked(e) {
-			s.dirty[k] = e
+	// The read table holds every key of the shard. While few of them are
+	// deleted, copy it slot for slot: deleted entries may stay in the dirty
+	// table, and the copy touches no entry. Otherwise leave them out, which
+	// must look at every entry.
+	if dead := read.t.len() - int(s.count.Load()); dead*4 <= read.t.len() {
+		s.dirty = read.t.clone()
+	} else {
+		s.dirty = newTable[K, V](read.t.len() - dead)
+		for h, e := range read.t.all {
+			if !c.expungeLocked(e) {
+				s.dirty.insert(h, c.shardBits, e)
+			}
 		}
 	}
-	s.dirtyLen.Store(int64(len(s.dirty)))
+	s.dirtyLen.Store(int64(s.dirty.len()))
 }
 
 // expungeLocked marks a deleted entry as absent from the dirty map and
 // reports whether it is deleted. Only writers holding the lock change a
 // deleted entry, so no compare-and-swap is needed.
-func (c *core[K, V]) expungeLocked(e *entry[V]) bool {
+func (c *core[K, V]) expungeLocked(e *entry[K, V]) bool {
 	n := e.p.Load()
 	switch n.kind() {
 	case kindExpunged:
@@ -710,14 +741,14 @@ func (c *core[K, V]) expungeLocked(e *entry[V]) bool {
 func (s *shard[K, V]) missLocked() {
 	s.readMisses.Add(1)
 	s.misses++
-	if s.misses < len(s.dirty) {
+	if s.misses < s.dirty.len() {
 		return
 	}
 	s.promoteLocked()
 }
 
 func (s *shard[K, V]) promoteLocked() {
-	s.read.Store(&readOnly[K, V]{m: s.dirty})
+	s.read.Store(&readOnly[K, V]{t: s.dirty})
 	s.dirty = nil
 	s.misses = 0
 	s.dirtyLen.Store(0)

@@ -17,7 +17,7 @@ import (
 type Snapshot[K comparable, V any] struct {
 	c       *core[K, V]
 	st      *snapState[K, V]
-	reads   []map[K]*entry[V] // each shard's read map at the cut
+	reads   []*table[K, V] // each shard's read table at the cut
 	epoch   uint64
 	n       atomic.Int64 // 1 + Len once counted
 	cleanup runtime.Cleanup
@@ -55,14 +55,14 @@ func (m *Map[K, V]) Snapshot() *Snapshot[K, V] {
 	c.nOpen.Add(1)
 	c.publishOpenLocked()
 	c.epoch.Store(epoch + 1)
-	reads := make([]map[K]*entry[V], len(c.shards))
+	reads := make([]*table[K, V], len(c.shards))
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
 		if s.read.Load().amended {
 			s.promoteLocked() // the read map then holds every key of the shard
 		}
-		reads[i] = s.read.Load().m
+		reads[i] = s.read.Load().t
 		s.mu.Unlock()
 	}
 	for i := range c.shards {
@@ -111,7 +111,7 @@ func (s *Snapshot[K, V]) check() {
 }
 
 // resolve returns the version of e visible at epoch.
-func resolve[V any](e *entry[V], epoch uint64) (v V, ok bool) {
+func resolve[K comparable, V any](e *entry[K, V], epoch uint64) (v V, ok bool) {
 	n := e.p.Load()
 	for n != nil && n.epoch() > epoch {
 		n = n.prev.Load()
@@ -125,8 +125,9 @@ func resolve[V any](e *entry[V], epoch uint64) (v V, ok bool) {
 // Load returns the value key had at the snapshot's cut.
 func (s *Snapshot[K, V]) Load(key K) (value V, ok bool) {
 	s.check()
-	e, found := s.reads[s.c.shardIndex(key)][key]
-	if !found {
+	h := s.c.hashOf(key)
+	e := s.reads[h>>s.c.shift].lookup(h, s.c.shardBits, key)
+	if e == nil {
 		return value, false
 	}
 	return resolve(e, s.epoch)
@@ -148,17 +149,17 @@ func (s *Snapshot[K, V]) Len() int {
 // Range calls f for each entry of the snapshot until f returns false.
 func (s *Snapshot[K, V]) Range(f func(key K, value V) bool) {
 	s.check()
-	s.c.iterate(context.Background(), s.shardMap, s.epoch, f)
+	s.c.iterate(context.Background(), s.shardTable, s.epoch, f)
 }
 
 // RangeContext is [Snapshot.Range] that stops within 256 entries once ctx is
 // done and then returns ctx.Err(). A stop asked for by f returns nil.
 func (s *Snapshot[K, V]) RangeContext(ctx context.Context, f func(key K, value V) bool) error {
 	s.check()
-	return s.c.iterate(ctx, s.shardMap, s.epoch, f)
+	return s.c.iterate(ctx, s.shardTable, s.epoch, f)
 }
 
-func (s *Snapshot[K, V]) shardMap(i int) map[K]*entry[V] { return s.reads[i] }
+func (s *Snapshot[K, V]) shardTable(i int) *table[K, V] { return s.reads[i] }
 
 // All returns an iterator over the snapshot's entries.
 func (s *Snapshot[K, V]) All() iter.Seq2[K, V] { return s.Range }
