@@ -117,6 +117,18 @@ func (a *admission) admit(noWait bool) error {
 	return nil
 }
 
+// unadmit gives back what admit took, for an insert that did not happen.
+func (a *admission) unadmit() {
+	if a.total != nil {
+		a.total.n.Add(-1)
+	}
+	if a.bucket != nil {
+		a.bucket.mu.Lock()
+		a.bucket.tokens = min(a.bucket.burst, a.bucket.tokens+1)
+		a.bucket.mu.Unlock()
+	}
+}
+
 type tokenBucket struct {
 	mu     sync.Mutex
 	rate   float64 // tokens per second
@@ -182,10 +194,12 @@ func (m *Map[K, V]) admitStore(key K, value V, noWait bool) error {
 	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, ok := c.find(s.read.Load().t, h, key); ok {
+	read := s.read.Load()
+	e, ok := c.find(&read.t, h, key)
+	if ok {
 		if _, ok := c.swapLive(e, ep, value); ok {
 			return nil
 		}
 	}
-	return c.mutateLocked(s, h, key, ep, mutation[V]{op: UpdateOp, value: value, admit: true, noWait: noWait}).err
+	return c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{op: UpdateOp, value: value, admit: true, noWait: noWait}).err
 }

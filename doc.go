@@ -16,8 +16,11 @@
 // made. A load that finds its key in the read map takes no lock; one that must
 // consult the dirty map counts a read miss, and once a shard's misses reach the
 // size of its dirty map, the dirty map is promoted to be the new read map.
-// Updates and deletes of keys in the read map are lock-free compare-and-swaps;
-// inserting a key (or re-inserting a deleted one) takes the shard's lock.
+// Updates and deletes of keys in the read map are lock-free compare-and-swaps,
+// and so is storing a key again soon after its deletion; inserting a new key
+// takes the shard's lock. The tables are open-addressing tables of our own,
+// indexed by the hash that picks the shard, so each operation hashes its key
+// once.
 //
 // Each value is an immutable version stamped with a snapshot epoch. Taking a
 // snapshot closes a gate on every shard, waits for the writes in flight to

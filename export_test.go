@@ -19,7 +19,7 @@ func HistoryLen[K comparable, V any](m *Map[K, V], key K) int {
 	h := c.hashOf(key)
 	s := c.shardOf(h)
 	s.mu.Lock()
-	e, ok := c.find(s.read.Load().t, h, key)
+	e, ok := c.find(&s.read.Load().t, h, key)
 	if !ok {
 		e, ok = c.find(s.dirty, h, key)
 	}

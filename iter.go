@@ -64,7 +64,7 @@ func (c *core[K, V]) liveTable(i int) *table[K, V] {
 		}
 		s.mu.Unlock()
 	}
-	return read.t
+	return &read.t
 }
 
 // iterate calls f for each entry of the shard maps that is live at epoch.

@@ -82,8 +82,8 @@ func newEntry[K comparable, V any](key K, e uint64, v V) *entry[K, V] {
 }
 
 type readOnly[K comparable, V any] struct {
-	t       *table[K, V]
-	amended bool // the dirty table holds keys that t lacks
+	t       table[K, V] // a copy of the promoted dirty table's header
+	amended bool        // the dirty table holds keys that t lacks
 }
 
 // shard is one read/dirty map. The first cache line holds what Load reads;
@@ -219,6 +219,14 @@ func (c *core[K, V]) shardOf(h uint64) *shard[K, V] {
 	return &c.shards[h>>c.shift]
 }
 
+// absent returns read if the key was not found in it, for mutateLocked.
+func absent[K comparable, V any](read *readOnly[K, V], found bool) *readOnly[K, V] {
+	if found {
+		return nil
+	}
+	return read
+}
+
 // find looks key up in t, which may be nil.
 func (c *core[K, V]) find(t *table[K, V], h uint64, key K) (*entry[K, V], bool) {
 	e := t.lookup(h, c.shardBits, key)
@@ -310,8 +318,7 @@ func (c *core[K, V]) deadNode(old *node[V], e uint64, kind uint64) *node[V] {
 }
 
 // swapLive replaces the live version of e without taking the lock. It fails
-// once e is deleted: reviving a deleted entry is an insert, which takes the
-// lock.
+// once e is deleted.
 func (c *core[K, V]) swapLive(e *entry[K, V], ep uint64, v V) (prev V, ok bool) {
 	for {
 		old := e.p.Load()
@@ -320,6 +327,28 @@ func (c *core[K, V]) swapLive(e *entry[K, V], ep uint64, v V) (prev V, ok bool) 
 		}
 		if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
 			return old.v, true
+		}
+	}
+}
+
+// trySwap is swapLive that also revives a deleted entry, unless it is
+// expunged: an expunged entry is missing from the dirty table, and only a
+// writer holding the lock may put it back. loaded reports whether e was live.
+func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V) (prev V, loaded, ok bool) {
+	for {
+		old := e.p.Load()
+		switch old.kind() {
+		case kindExpunged:
+			return prev, false, false
+		case kindLive:
+			if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
+				return old.v, true, true
+			}
+		default:
+			if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
+				c.addCount(s, 1)
+				return prev, false, true
+			}
 		}
 	}
 }
@@ -338,11 +367,13 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	h := c.hashOf(key)
 	s := c.shardOf(h)
 	read := s.read.Load()
-	e, found := c.find(read.t, h, key)
+	e, found := c.find(&read.t, h, key)
 	if !found && read.amended {
 		s.mu.Lock()
-		read = s.read.Load()
-		e, found = c.find(read.t, h, key)
+		if r := s.read.Load(); r != read { // promoted meanwhile
+			read = r
+			e, found = c.find(&read.t, h, key)
+		}
 		if !found && read.amended {
 			e, found = c.find(s.dirty, h, key)
 			s.missLocked()
@@ -370,12 +401,14 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, ok := c.find(s.read.Load().t, h, key); ok {
-		if prev, ok := c.swapLive(e, ep, value); ok {
-			return prev, true
+	read := s.read.Load()
+	e, ok := c.find(&read.t, h, key)
+	if ok {
+		if prev, loaded, ok := c.trySwap(s, e, ep, value); ok {
+			return prev, loaded
 		}
 	}
-	r := c.mutateLocked(s, h, key, ep, mutation[V]{op: UpdateOp, value: value})
+	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{op: UpdateOp, value: value})
 	return r.old, r.loaded
 }
 
@@ -385,14 +418,16 @@ func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 	c := m.core()
 	h := c.hashOf(key)
 	s := c.shardOf(h)
-	if e, ok := c.find(s.read.Load().t, h, key); ok {
+	read := s.read.Load()
+	e, ok := c.find(&read.t, h, key)
+	if ok {
 		if n := e.p.Load(); n.kind() == kindLive {
 			return n.v, true
 		}
 	}
 	ep := c.enter(s)
 	defer s.leave(ep)
-	r := c.mutateLocked(s, h, key, ep, mutation[V]{op: UpdateOp, value: value, onlyIfAbsent: true, miss: true})
+	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{op: UpdateOp, value: value, onlyIfAbsent: true, miss: true})
 	if r.loaded {
 		return r.old, true
 	}
@@ -405,7 +440,7 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 	h := c.hashOf(key)
 	s := c.shardOf(h)
 	read := s.read.Load()
-	e, ok := c.find(read.t, h, key)
+	e, ok := c.find(&read.t, h, key)
 	if !ok && !read.amended {
 		return value, false
 	}
@@ -423,7 +458,7 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 			}
 		}
 	}
-	r := c.mutateLocked(s, h, key, ep, mutation[V]{op: DeleteOp, miss: true})
+	r := c.mutateLocked(s, h, key, ep, read, mutation[V]{op: DeleteOp, miss: true})
 	return r.old, r.loaded
 }
 
@@ -446,7 +481,9 @@ func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op Co
 	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, found := c.find(s.read.Load().t, h, key); found {
+	read := s.read.Load()
+	e, found := c.find(&read.t, h, key)
+	if found {
 		for {
 			old := e.p.Load()
 			if old.kind() != kindLive {
@@ -470,7 +507,7 @@ func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op Co
 			}
 		}
 	}
-	r := c.mutateLocked(s, h, key, ep, mutation[V]{compute: f, miss: true})
+	r := c.mutateLocked(s, h, key, ep, absent(read, found), mutation[V]{compute: f, miss: true})
 	return r.now, r.present
 }
 
@@ -484,21 +521,31 @@ func (m *Map[K, V]) Clear() {
 		s.mu.Lock()
 		removed := int64(0)
 		read := s.read.Load()
+		// Entries left out of the new tables are marked expunged, so that
+		// no lock-free writer revives one of them.
 		clearEntries := func(t *table[K, V]) {
 			for _, e := range t.all {
 				for {
 					old := e.p.Load()
-					if old.kind() != kindLive {
+					if old.kind() == kindExpunged {
 						break
 					}
-					if e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
-						removed++
+					var x *node[V]
+					if old.kind() == kindLive {
+						x = c.deadNode(old, ep, kindExpunged)
+					} else {
+						x = c.expungedOf(old)
+					}
+					if e.p.CompareAndSwap(old, x) {
+						if old.kind() == kindLive {
+							removed++
+						}
 						break
 					}
 				}
 			}
 		}
-		clearEntries(read.t)
+		clearEntries(&read.t)
 		if read.amended {
 			clearEntries(s.dirty)
 		}
@@ -532,7 +579,9 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], key K, old, new V) (swapped b
 	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, ok := c.find(s.read.Load().t, h, key); ok {
+	read := s.read.Load()
+	e, ok := c.find(&read.t, h, key)
+	if ok {
 		for {
 			n := e.p.Load()
 			if n.kind() != kindLive || n.v != old {
@@ -543,7 +592,7 @@ func CompareAndSwap[K, V comparable](m *Map[K, V], key K, old, new V) (swapped b
 			}
 		}
 	}
-	r := c.mutateLocked(s, h, key, ep, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
+	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
 		if loaded && cur == old {
 			return new, UpdateOp
 		}
@@ -560,7 +609,9 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool
 	s := c.shardOf(h)
 	ep := c.enter(s)
 	defer s.leave(ep)
-	if e, ok := c.find(s.read.Load().t, h, key); ok {
+	read := s.read.Load()
+	e, ok := c.find(&read.t, h, key)
+	if ok {
 		for {
 			n := e.p.Load()
 			if n.kind() != kindLive || n.v != old {
@@ -572,7 +623,7 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool
 			}
 		}
 	}
-	r := c.mutateLocked(s, h, key, ep, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
+	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
 		if loaded && cur == old {
 			return cur, DeleteOp
 		}
@@ -604,11 +655,17 @@ type mutationResult[V any] struct {
 // mutateLocked applies mu to key under the shard lock. Writers that do not
 // hold the lock only ever replace a live version, so the loop retries only
 // when one of them got there first.
-func (c *core[K, V]) mutateLocked(s *shard[K, V], h uint64, key K, ep uint64, mu mutation[V]) (r mutationResult[V]) {
+//
+// searched is a read table the caller found no entry for key in, or nil.
+func (c *core[K, V]) mutateLocked(s *shard[K, V], h uint64, key K, ep uint64, searched *readOnly[K, V], mu mutation[V]) (r mutationResult[V]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	read := s.read.Load()
-	e, inRead := c.find(read.t, h, key)
+	var e *entry[K, V]
+	inRead := false
+	if read != searched {
+		e, inRead = c.find(&read.t, h, key)
+	}
 	if !inRead && read.amended {
 		e = s.dirty.lookup(h, c.shardBits, key)
 		if mu.miss {
@@ -650,10 +707,7 @@ func (c *core[K, V]) mutateLocked(s *shard[K, V], h uint64, key K, ep uint64, mu
 					r.now, r.present = r.old, false
 					return r
 				}
-			} else if c.total != nil {
-				c.total.n.Add(1)
 			}
-			s.count.Add(1)
 			switch {
 			case e == nil:
 				if !read.amended {
@@ -662,12 +716,22 @@ func (c *core[K, V]) mutateLocked(s *shard[K, V], h uint64, key K, ep uint64, mu
 				}
 				s.dirty.insert(h, c.shardBits, newEntry(key, ep, nv))
 				s.dirtyLen.Store(int64(s.dirty.len()))
-			case old.kind() == kindExpunged:
+			case old.kind() == kindExpunged: // only changed under the lock
 				e.p.Store(c.liveNode(old, ep, nv))
 				s.dirty.insert(h, c.shardBits, e)
 				s.dirtyLen.Store(int64(s.dirty.len()))
-			default: // a tombstone, already in the dirty map if there is one
-				e.p.Store(c.liveNode(old, ep, nv))
+			default: // a tombstone, in the dirty table if there is one; lock-free writers may revive it too
+				if !e.p.CompareAndSwap(old, c.liveNode(old, ep, nv)) {
+					if mu.admit {
+						c.unadmit()
+					}
+					continue
+				}
+			}
+			if mu.admit {
+				s.count.Add(1) // admit counted it in the total
+			} else {
+				c.addCount(s, 1)
 			}
 			r.now, r.present, r.changed = nv, true, true
 			return r
@@ -714,26 +778,32 @@ func (c *core[K, V]) dirtyLocked(s *shard[K, V]) {
 	s.dirtyLen.Store(int64(s.dirty.len()))
 }
 
-// expungeLocked marks a deleted entry as absent from the dirty map and
-// reports whether it is deleted. Only writers holding the lock change a
-// deleted entry, so no compare-and-swap is needed.
+// expungeLocked marks a deleted entry as absent from the dirty table and
+// reports whether it is deleted (a lock-free writer may revive it first).
 func (c *core[K, V]) expungeLocked(e *entry[K, V]) bool {
 	n := e.p.Load()
 	switch n.kind() {
 	case kindExpunged:
 		return true
 	case kindTomb:
-		x := c.expunged
-		if p := n.prev.Load(); p != nil {
-			x = &node[V]{meta: n.epoch()<<kindBits | kindExpunged}
-			x.prev.Store(p)
-		}
-		if e.p.CompareAndSwap(n, x) {
+		if e.p.CompareAndSwap(n, c.expungedOf(n)) {
 			return true
 		}
 		return e.p.Load().kind() != kindLive
 	}
 	return false
+}
+
+// expungedOf returns the expunged version equivalent to tombstone n: the
+// same epoch and history, so that snapshots resolve it alike.
+func (c *core[K, V]) expungedOf(n *node[V]) *node[V] {
+	p := n.prev.Load()
+	if p == nil {
+		return c.expunged
+	}
+	x := &node[V]{meta: n.epoch()<<kindBits | kindExpunged}
+	x.prev.Store(p)
+	return x
 }
 
 // missLocked counts a read that had to consult the dirty map and promotes the
@@ -748,7 +818,7 @@ func (s *shard[K, V]) missLocked() {
 }
 
 func (s *shard[K, V]) promoteLocked() {
-	s.read.Store(&readOnly[K, V]{t: s.dirty})
+	s.read.Store(&readOnly[K, V]{t: *s.dirty})
 	s.dirty = nil
 	s.misses = 0
 	s.dirtyLen.Store(0)

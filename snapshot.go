@@ -62,7 +62,7 @@ func (m *Map[K, V]) Snapshot() *Snapshot[K, V] {
 		if s.read.Load().amended {
 			s.promoteLocked() // the read map then holds every key of the shard
 		}
-		reads[i] = s.read.Load().t
+		reads[i] = &s.read.Load().t
 		s.mu.Unlock()
 	}
 	for i := range c.shards {

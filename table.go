@@ -38,7 +38,7 @@ func (t *table[K, V]) index(h uint64, shardBits uint8) uint64 {
 
 // lookup returns the entry for key, or nil. A nil table is empty.
 func (t *table[K, V]) lookup(h uint64, shardBits uint8, key K) *entry[K, V] {
-	if t == nil {
+	if t == nil || len(t.slots) == 0 {
 		return nil
 	}
 	mask := uint64(len(t.slots) - 1)
@@ -102,7 +102,7 @@ func (t *table[K, V]) rehash(shardBits uint8) {
 
 // clone returns a copy of t (an empty table if t is nil).
 func (t *table[K, V]) clone() *table[K, V] {
-	if t == nil {
+	if t == nil || len(t.slots) == 0 {
 		return newTable[K, V](0)
 	}
 	c := *t
