@@ -164,24 +164,28 @@ func (m *Map[K, V]) TryStore(key K, value V) error {
 // StoreWait is [Map.TryStore] that waits for the insert rate to allow the
 // write, until ctx is done; then it returns a [BackpressureError] that also
 // matches ctx.Err(). A capacity refusal returns at once.
-func (m *Map[K, V]) StoreWait(ctx context.Context, key K, value V) error {
+func (m *Map[K, V]) StoreWait(ctx context.Context, key K, value V) (err error) {
 	var timer *time.Timer
 	for {
-		err := m.admitStore(key, value, false)
-		w, ok := err.(*rateWait)
+		result := m.admitStore(key, value, false)
+		w, ok := result.(*rateWait)
 		if !ok {
-			return err
+			return result
 		}
 		if timer == nil {
 			timer = time.NewTimer(w.d)
 			defer timer.Stop()
+			if obs := m.core().loadObserver(); obs != nil {
+				if ended := obs.WaitStarted(ctx); ended != nil {
+					defer func() { ended(err) }()
+				}
+			}
 		} else {
 			timer.Reset(w.d)
 		}
 		select {
 		case <-ctx.Done():
-			c := m.core()
-			c.rejected[ReasonRate].Add(1)
+			m.core().rejected[ReasonRate].Add(1)
 			return &BackpressureError{Reason: ReasonRate, Err: ctx.Err()}
 		case <-timer.C:
 		}

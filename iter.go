@@ -12,7 +12,7 @@ import (
 // [Map.Snapshot].
 func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 	c := m.core()
-	c.iterate(context.Background(), c.liveTable, latest, f)
+	c.iterate(context.Background(), c.loadObserver(), false, c.liveTable, latest, f)
 }
 
 // RangeContext is [Map.Range] that stops within 256 entries once ctx is done
@@ -20,7 +20,7 @@ func (m *Map[K, V]) Range(f func(key K, value V) bool) {
 // [Stats].IteratorCancellations. A stop asked for by f returns nil.
 func (m *Map[K, V]) RangeContext(ctx context.Context, f func(key K, value V) bool) error {
 	c := m.core()
-	return c.iterate(ctx, c.liveTable, latest, f)
+	return c.iterate(ctx, c.loadObserver(), false, c.liveTable, latest, f)
 }
 
 // All returns an iterator over the entries of m, with the guarantees of
@@ -67,34 +67,49 @@ func (c *core[K, V]) liveTable(i int) *table[K, V] {
 	return &read.t
 }
 
-// iterate calls f for each entry of the shard maps that is live at epoch.
-func (c *core[K, V]) iterate(ctx context.Context, shardTable func(int) *table[K, V], epoch uint64, f func(K, V) bool) error {
-	var done <-chan struct{}
-	if ctx != nil {
-		done = ctx.Done()
+// iterate calls f for each entry of the shard tables that is live at epoch,
+// telling obs (if any) when it starts and ends.
+func (c *core[K, V]) iterate(ctx context.Context, obs Observer, snapshot bool, shardTable func(int) *table[K, V], epoch uint64, f func(K, V) bool) error {
+	var ended func(Iteration)
+	if obs != nil {
+		ended = obs.IterationStarted(ctx, snapshot)
 	}
+	it := c.scan(ctx, shardTable, epoch, f)
+	if ended != nil {
+		ended(it)
+	}
+	return it.Err
+}
+
+func (c *core[K, V]) scan(ctx context.Context, shardTable func(int) *table[K, V], epoch uint64, f func(K, V) bool) (it Iteration) {
+	done := ctx.Done()
 	cancelled := func() bool {
 		select {
 		case <-done:
 			c.iterCancels.Add(1)
+			it.Outcome, it.Err = Cancelled, ctx.Err()
 			return true
 		default:
 			return false
 		}
 	}
 	if done != nil && cancelled() {
-		return ctx.Err()
+		return it
 	}
-	visited := 0
+	scanned := 0
 	for i := range c.shards {
 		for _, e := range shardTable(i).all {
-			if visited++; done != nil && visited%ctxCheckEvery == 0 && cancelled() {
-				return ctx.Err()
+			if scanned++; done != nil && scanned%ctxCheckEvery == 0 && cancelled() {
+				return it
 			}
-			if v, ok := resolve(e, epoch); ok && !f(e.key, v) {
-				return nil
+			if v, ok := resolve(e, epoch); ok {
+				it.Visited++
+				if !f(e.key, v) {
+					it.Outcome = Stopped
+					return it
+				}
 			}
 		}
 	}
-	return nil
+	return it
 }

@@ -129,7 +129,8 @@ type core[K comparable, V any] struct {
 	nOpen  atomic.Int64
 
 	iterCancels atomic.Int64
-	_           [cacheLine - 8]byte
+	observer    atomic.Pointer[Observer]
+	_           [cacheLine - 16]byte
 
 	admission
 }

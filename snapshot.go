@@ -19,6 +19,7 @@ type Snapshot[K comparable, V any] struct {
 	st      *snapState[K, V]
 	reads   []*table[K, V] // each shard's read table at the cut
 	epoch   uint64
+	obs     Observer
 	n       atomic.Int64 // 1 + Len once counted
 	cleanup runtime.Cleanup
 }
@@ -69,7 +70,7 @@ func (m *Map[K, V]) Snapshot() *Snapshot[K, V] {
 		c.shards[i].gate.And(^gateClosed)
 	}
 	st := &snapState[K, V]{c: c, epoch: epoch}
-	snap := &Snapshot[K, V]{c: c, st: st, reads: reads, epoch: epoch}
+	snap := &Snapshot[K, V]{c: c, st: st, reads: reads, epoch: epoch, obs: c.loadObserver()}
 	snap.cleanup = runtime.AddCleanup(snap, (*snapState[K, V]).release, st)
 	return snap
 }
@@ -140,8 +141,7 @@ func (s *Snapshot[K, V]) Len() int {
 	if n := s.n.Load(); n > 0 {
 		return int(n - 1)
 	}
-	n := 0
-	s.Range(func(K, V) bool { n++; return true })
+	n := s.c.scan(context.Background(), s.shardTable, s.epoch, func(K, V) bool { return true }).Visited
 	s.n.Store(int64(n) + 1)
 	return n
 }
@@ -149,14 +149,14 @@ func (s *Snapshot[K, V]) Len() int {
 // Range calls f for each entry of the snapshot until f returns false.
 func (s *Snapshot[K, V]) Range(f func(key K, value V) bool) {
 	s.check()
-	s.c.iterate(context.Background(), s.shardTable, s.epoch, f)
+	s.c.iterate(context.Background(), s.obs, true, s.shardTable, s.epoch, f)
 }
 
 // RangeContext is [Snapshot.Range] that stops within 256 entries once ctx is
 // done and then returns ctx.Err(). A stop asked for by f returns nil.
 func (s *Snapshot[K, V]) RangeContext(ctx context.Context, f func(key K, value V) bool) error {
 	s.check()
-	return s.c.iterate(ctx, s.shardTable, s.epoch, f)
+	return s.c.iterate(ctx, s.obs, true, s.shardTable, s.epoch, f)
 }
 
 func (s *Snapshot[K, V]) shardTable(i int) *table[K, V] { return s.reads[i] }
