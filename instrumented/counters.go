@@ -1,0 +1,122 @@
+package instrumented
+
+import (
+	"runtime"
+	"sync/atomic"
+	_ "unsafe" // for go:linkname
+)
+
+// The runtime's procPin returns the current P's id and keeps the goroutine on
+// it until procUnpin. sync/atomic and several widely used modules link to it;
+// the runtime keeps it for them (go.dev/issue/67401).
+//
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
+
+// counter names one (operation, result) pair.
+type counter int
+
+const (
+	cLoadHit counter = iota
+	cLoadMiss
+	cStore
+	cLoadOrStoreHit
+	cLoadOrStoreMiss
+	cLoadAndDeleteHit
+	cLoadAndDeleteMiss
+	cDelete
+	cSwapHit
+	cSwapMiss
+	cCompute
+	cCompareAndSwapOK
+	cCompareAndSwapFailed
+	cCompareAndDeleteOK
+	cCompareAndDeleteFailed
+	cRange
+	cSnapshot
+	cClear
+	cTryStoreOK
+	cTryStoreRejected
+	cStoreWaitOK
+	cStoreWaitRejected
+	cEntryDelta // SyncMap only: entries added minus entries removed
+	numCounters
+)
+
+// counterSpec says how a counter is exported as mapx.operations.
+var counterSpec = [numCounters]struct{ op, result string }{
+	cLoadHit:                {"load", "hit"},
+	cLoadMiss:               {"load", "miss"},
+	cStore:                  {"store", ""},
+	cLoadOrStoreHit:         {"load_or_store", "hit"},
+	cLoadOrStoreMiss:        {"load_or_store", "miss"},
+	cLoadAndDeleteHit:       {"load_and_delete", "hit"},
+	cLoadAndDeleteMiss:      {"load_and_delete", "miss"},
+	cDelete:                 {"delete", ""},
+	cSwapHit:                {"swap", "hit"},
+	cSwapMiss:               {"swap", "miss"},
+	cCompute:                {"compute", ""},
+	cCompareAndSwapOK:       {"compare_and_swap", "ok"},
+	cCompareAndSwapFailed:   {"compare_and_swap", "failed"},
+	cCompareAndDeleteOK:     {"compare_and_delete", "ok"},
+	cCompareAndDeleteFailed: {"compare_and_delete", "failed"},
+	cRange:                  {"range", ""},
+	cSnapshot:               {"snapshot", ""},
+	cClear:                  {"clear", ""},
+	cTryStoreOK:             {"try_store", "ok"},
+	cTryStoreRejected:       {"try_store", "rejected"},
+	cStoreWaitOK:            {"store_wait", "ok"},
+	cStoreWaitRejected:      {"store_wait", "rejected"},
+}
+
+// hitOrMiss returns hit if ok, else the miss counter that follows it.
+func hitOrMiss(hit counter, ok bool) counter {
+	if ok {
+		return hit
+	}
+	return hit + 1
+}
+
+const cacheLine = 64
+
+// stripe is one P's counters, padded so that no two Ps share a cache line.
+type stripe struct {
+	n [numCounters]atomic.Int64
+	_ [cacheLine - (numCounters*8)%cacheLine]byte
+}
+
+// counters are exact event counts, striped by P so that counting an
+// operation writes only to a cache line of the current P: no OpenTelemetry
+// call and no shared write on the hot path. They are summed at collection.
+type counters struct {
+	stripes []stripe
+	mask    int
+}
+
+func newCounters() *counters {
+	n := 1
+	for n < runtime.GOMAXPROCS(0) {
+		n *= 2
+	}
+	return &counters{stripes: make([]stripe, n), mask: n - 1}
+}
+
+// add counts one event and returns the count of this stripe's counter.
+func (c *counters) add(i counter, d int64) int64 {
+	p := procPin()
+	procUnpin()
+	return c.stripes[p&c.mask].n[i].Add(d)
+}
+
+// sum returns every counter's total.
+func (c *counters) sum() (total [numCounters]int64) {
+	for s := range c.stripes {
+		for i := range total {
+			total[i] += c.stripes[s].n[i].Load()
+		}
+	}
+	return total
+}

@@ -1,0 +1,212 @@
+package instrumented
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"runtime"
+	"time"
+
+	"github.com/mapx-dev/mapx"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Map is a [mapx.Map] that reports to OpenTelemetry. It has every method of
+// mapx.Map, with the same signatures and guarantees, plus [Map.Unwrap] and
+// [Map.Close].
+type Map[K comparable, V any] struct {
+	m *mapx.Map[K, V]
+	t *telemetry
+}
+
+// Wrap returns m instrumented: one line, and m's operations, entries, dirty
+// map, misses, promotions, iterator cancellations, backpressure rejections
+// and snapshots are exported as the mapx.* metrics, with spans for its long
+// operations. It sets itself as m's [mapx.Observer]. Close the returned Map
+// when m is no longer used, so that its series stop; one that is dropped
+// without Close stops when the garbage collector finds it.
+func Wrap[K comparable, V any](m *mapx.Map[K, V], opts ...Option) *Map[K, V] {
+	if m == nil {
+		panic("instrumented: Wrap(nil)")
+	}
+	cfg := newConfig(opts)
+	t := newTelemetry(cfg, m.Stats, false)
+	m.SetObserver(observer{t})
+	w := &Map[K, V]{m: m, t: t}
+	runtime.AddCleanup(w, func(t *telemetry) { _ = t.close() }, t)
+	return w
+}
+
+// Unwrap returns the wrapped map. Operations on it are not counted.
+func (w *Map[K, V]) Unwrap() *mapx.Map[K, V] { return w.m }
+
+// Close stops exporting the map's metrics and removes its observer. The map
+// keeps working.
+func (w *Map[K, V]) Close() error {
+	w.m.SetObserver(nil)
+	return w.t.close()
+}
+
+// Load is [mapx.Map.Load].
+func (w *Map[K, V]) Load(key K) (value V, ok bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cLoadHit, time.Now())
+	}
+	value, ok = w.m.Load(key)
+	w.t.count(hitOrMiss(cLoadHit, ok))
+	return value, ok
+}
+
+// Store is [mapx.Map.Store].
+func (w *Map[K, V]) Store(key K, value V) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cStore, time.Now())
+	}
+	w.m.Store(key, value)
+	w.t.count(cStore)
+}
+
+// LoadOrStore is [mapx.Map.LoadOrStore]; a hit is a load.
+func (w *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cLoadOrStoreHit, time.Now())
+	}
+	actual, loaded = w.m.LoadOrStore(key, value)
+	w.t.count(hitOrMiss(cLoadOrStoreHit, loaded))
+	return actual, loaded
+}
+
+// LoadAndDelete is [mapx.Map.LoadAndDelete].
+func (w *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cLoadAndDeleteHit, time.Now())
+	}
+	value, loaded = w.m.LoadAndDelete(key)
+	w.t.count(hitOrMiss(cLoadAndDeleteHit, loaded))
+	return value, loaded
+}
+
+// Delete is [mapx.Map.Delete].
+func (w *Map[K, V]) Delete(key K) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cDelete, time.Now())
+	}
+	w.m.Delete(key)
+	w.t.count(cDelete)
+}
+
+// Swap is [mapx.Map.Swap]; a hit means a previous value was loaded.
+func (w *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cSwapHit, time.Now())
+	}
+	previous, loaded = w.m.Swap(key, value)
+	w.t.count(hitOrMiss(cSwapHit, loaded))
+	return previous, loaded
+}
+
+// Compute is [mapx.Map.Compute].
+func (w *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op mapx.ComputeOp)) (actual V, ok bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cCompute, time.Now())
+	}
+	actual, ok = w.m.Compute(key, f)
+	w.t.count(cCompute)
+	return actual, ok
+}
+
+// TryStore is [mapx.Map.TryStore]; the result is ok or rejected.
+func (w *Map[K, V]) TryStore(key K, value V) error {
+	if w.t.sample() {
+		defer w.t.recordDuration(cTryStoreOK, time.Now())
+	}
+	err := w.m.TryStore(key, value)
+	w.t.count(rejectedOr(cTryStoreOK, err))
+	return err
+}
+
+// StoreWait is [mapx.Map.StoreWait]; a wait for the insert rate is traced.
+func (w *Map[K, V]) StoreWait(ctx context.Context, key K, value V) error {
+	err := w.m.StoreWait(ctx, key, value)
+	w.t.count(rejectedOr(cStoreWaitOK, err))
+	return err
+}
+
+func rejectedOr(ok counter, err error) counter {
+	if errors.Is(err, mapx.ErrBackpressure) {
+		return ok + 1
+	}
+	return ok
+}
+
+// Range is [mapx.Map.Range], traced and timed.
+func (w *Map[K, V]) Range(f func(key K, value V) bool) {
+	w.t.count(cRange)
+	w.m.Range(f)
+}
+
+// RangeContext is [mapx.Map.RangeContext], traced and timed.
+func (w *Map[K, V]) RangeContext(ctx context.Context, f func(key K, value V) bool) error {
+	w.t.count(cRange)
+	return w.m.RangeContext(ctx, f)
+}
+
+// All is [mapx.Map.All].
+func (w *Map[K, V]) All() iter.Seq2[K, V] { return w.Range }
+
+// Keys is [mapx.Map.Keys].
+func (w *Map[K, V]) Keys() iter.Seq[K] {
+	return func(yield func(K) bool) { w.Range(func(k K, _ V) bool { return yield(k) }) }
+}
+
+// Values is [mapx.Map.Values].
+func (w *Map[K, V]) Values() iter.Seq[V] {
+	return func(yield func(V) bool) { w.Range(func(_ K, v V) bool { return yield(v) }) }
+}
+
+// Len is [mapx.Map.Len].
+func (w *Map[K, V]) Len() int { return w.m.Len() }
+
+// Clear is [mapx.Map.Clear], traced.
+func (w *Map[K, V]) Clear() {
+	_, _, end := w.t.longOp(context.Background(), "clear")
+	defer end()
+	w.m.Clear()
+	w.t.count(cClear)
+}
+
+// Snapshot is [mapx.Map.Snapshot], traced and timed. Iterations of the
+// snapshot are traced and timed too.
+func (w *Map[K, V]) Snapshot() *mapx.Snapshot[K, V] {
+	start := time.Now()
+	ctx, _, end := w.t.longOp(context.Background(), "snapshot")
+	s := w.m.Snapshot()
+	end()
+	w.t.snapDuration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(w.t.nameSet))
+	w.t.count(cSnapshot)
+	return s
+}
+
+// Stats is [mapx.Map.Stats].
+func (w *Map[K, V]) Stats() mapx.Stats { return w.m.Stats() }
+
+// CompareAndSwap is [mapx.CompareAndSwap] on an instrumented map.
+func CompareAndSwap[K, V comparable](w *Map[K, V], key K, old, new V) bool {
+	swapped := mapx.CompareAndSwap(w.m, key, old, new)
+	w.t.count(okOrFailed(cCompareAndSwapOK, swapped))
+	return swapped
+}
+
+// CompareAndDelete is [mapx.CompareAndDelete] on an instrumented map.
+func CompareAndDelete[K, V comparable](w *Map[K, V], key K, old V) bool {
+	deleted := mapx.CompareAndDelete(w.m, key, old)
+	w.t.count(okOrFailed(cCompareAndDeleteOK, deleted))
+	return deleted
+}
+
+func okOrFailed(ok counter, success bool) counter {
+	if success {
+		return ok
+	}
+	return ok + 1
+}

@@ -1,0 +1,163 @@
+package instrumented
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/mapx-dev/mapx"
+)
+
+// SyncMap is a [sync.Map] that reports to OpenTelemetry. It has sync.Map's
+// method set and writes through to the wrapped map.
+//
+// It exports mapx.operations, mapx.operation.duration, mapx.iteration.duration
+// and mapx.entries. The entry count is exact as long as every write goes
+// through the SyncMap (it learns whether a write added or removed a key from
+// Swap and LoadAndDelete); writes made directly to the wrapped map are not
+// seen. Misses, promotions and the dirty map's size are not exported: since
+// Go 1.24 sync.Map is a hash-trie with no read/dirty split, and it exposes no
+// internals. Wrap a [mapx.Map] to see them.
+type SyncMap struct {
+	m *sync.Map
+	t *telemetry
+}
+
+// WrapSyncMap returns m instrumented. Close it when m is no longer used.
+func WrapSyncMap(m *sync.Map, opts ...Option) *SyncMap {
+	if m == nil {
+		panic("instrumented: WrapSyncMap(nil)")
+	}
+	cfg := newConfig(opts)
+	w := &SyncMap{m: m}
+	w.t = newTelemetry(cfg, nil, true)
+	runtime.AddCleanup(w, func(t *telemetry) { _ = t.close() }, w.t)
+	return w
+}
+
+// Unwrap returns the wrapped map.
+func (w *SyncMap) Unwrap() *sync.Map { return w.m }
+
+// Close stops exporting the map's metrics.
+func (w *SyncMap) Close() error { return w.t.close() }
+
+func (w *SyncMap) entries(d int64) { w.t.counts.add(cEntryDelta, d) }
+
+// Load is [sync.Map.Load].
+func (w *SyncMap) Load(key any) (value any, ok bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cLoadHit, time.Now())
+	}
+	value, ok = w.m.Load(key)
+	w.t.count(hitOrMiss(cLoadHit, ok))
+	return value, ok
+}
+
+// Store is [sync.Map.Store].
+func (w *SyncMap) Store(key, value any) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cStore, time.Now())
+	}
+	if _, loaded := w.m.Swap(key, value); !loaded {
+		w.entries(1)
+	}
+	w.t.count(cStore)
+}
+
+// LoadOrStore is [sync.Map.LoadOrStore].
+func (w *SyncMap) LoadOrStore(key, value any) (actual any, loaded bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cLoadOrStoreHit, time.Now())
+	}
+	actual, loaded = w.m.LoadOrStore(key, value)
+	if !loaded {
+		w.entries(1)
+	}
+	w.t.count(hitOrMiss(cLoadOrStoreHit, loaded))
+	return actual, loaded
+}
+
+// LoadAndDelete is [sync.Map.LoadAndDelete].
+func (w *SyncMap) LoadAndDelete(key any) (value any, loaded bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cLoadAndDeleteHit, time.Now())
+	}
+	value, loaded = w.m.LoadAndDelete(key)
+	if loaded {
+		w.entries(-1)
+	}
+	w.t.count(hitOrMiss(cLoadAndDeleteHit, loaded))
+	return value, loaded
+}
+
+// Delete is [sync.Map.Delete].
+func (w *SyncMap) Delete(key any) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cDelete, time.Now())
+	}
+	if _, loaded := w.m.LoadAndDelete(key); loaded {
+		w.entries(-1)
+	}
+	w.t.count(cDelete)
+}
+
+// Swap is [sync.Map.Swap].
+func (w *SyncMap) Swap(key, value any) (previous any, loaded bool) {
+	if w.t.sample() {
+		defer w.t.recordDuration(cSwapHit, time.Now())
+	}
+	previous, loaded = w.m.Swap(key, value)
+	if !loaded {
+		w.entries(1)
+	}
+	w.t.count(hitOrMiss(cSwapHit, loaded))
+	return previous, loaded
+}
+
+// CompareAndSwap is [sync.Map.CompareAndSwap].
+func (w *SyncMap) CompareAndSwap(key, old, new any) (swapped bool) {
+	swapped = w.m.CompareAndSwap(key, old, new)
+	w.t.count(okOrFailed(cCompareAndSwapOK, swapped))
+	return swapped
+}
+
+// CompareAndDelete is [sync.Map.CompareAndDelete].
+func (w *SyncMap) CompareAndDelete(key, old any) (deleted bool) {
+	deleted = w.m.CompareAndDelete(key, old)
+	if deleted {
+		w.entries(-1)
+	}
+	w.t.count(okOrFailed(cCompareAndDeleteOK, deleted))
+	return deleted
+}
+
+// Range is [sync.Map.Range], traced and timed.
+func (w *SyncMap) Range(f func(key, value any) bool) {
+	w.t.count(cRange)
+	ended := w.t.iterationStarted(context.Background(), false)
+	it := mapx.Iteration{Outcome: mapx.Complete}
+	w.m.Range(func(k, v any) bool {
+		it.Visited++
+		if !f(k, v) {
+			it.Outcome = mapx.Stopped
+			return false
+		}
+		return true
+	})
+	ended(it)
+}
+
+// Clear is [sync.Map.Clear]. The entry count drops by the keys it removes,
+// which it counts first, so Clear here is O(entries).
+func (w *SyncMap) Clear() {
+	_, _, end := w.t.longOp(context.Background(), "clear")
+	defer end()
+	w.m.Range(func(k, _ any) bool {
+		if _, loaded := w.m.LoadAndDelete(k); loaded {
+			w.entries(-1)
+		}
+		return true
+	})
+	w.t.count(cClear)
+}
