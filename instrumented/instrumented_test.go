@@ -119,13 +119,13 @@ func TestMetricsCountEventsExactly(t *testing.T) {
 	for i := range 7 {
 		w.Load(fmt.Sprint(i)) // 5 hits, 2 misses
 	}
-	w.LoadOrStore("0", 9)  // hit
-	w.LoadOrStore("x", 9)  // miss (stored: 6 entries, over the cap)
-	w.LoadAndDelete("x")   // hit
-	w.LoadAndDelete("x")   // miss
-	w.Delete("4")          // 4 entries
-	w.Swap("4", 4)         // miss
-	w.Swap("4", 4)         // hit
+	w.LoadOrStore("0", 9) // hit
+	w.LoadOrStore("x", 9) // miss (stored: 6 entries, over the cap)
+	w.LoadAndDelete("x")  // hit
+	w.LoadAndDelete("x")  // miss
+	w.Delete("4")         // 4 entries
+	w.Swap("4", 4)        // miss
+	w.Swap("4", 4)        // hit
 	w.Compute("c", func(int, bool) (int, mapx.ComputeOp) { return 1, mapx.UpdateOp })
 	_ = w.TryStore("t1", 1) // rejected: 6 entries, cap 5
 	_ = w.TryStore("0", 1)  // ok: an update
@@ -435,4 +435,3 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
-
