@@ -105,8 +105,7 @@ func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 			err = e
 		}
 	}
-	var hist func(name, desc string, buckets []float64) metric.Float64Histogram
-	hist = func(name, desc string, buckets []float64) metric.Float64Histogram {
+	hist := func(name, desc string, buckets []float64) metric.Float64Histogram {
 		h, e := meter.Float64Histogram(name, metric.WithUnit("s"), metric.WithDescription(desc), metric.WithExplicitBucketBoundaries(buckets...))
 		handle(e)
 		return h
