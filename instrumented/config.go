@@ -17,11 +17,12 @@ type Option interface {
 }
 
 type config struct {
-	name           string
-	meterProvider  metric.MeterProvider
-	tracerProvider trace.TracerProvider
-	attrs          []attribute.KeyValue
-	sampleEvery    int // 0: no sampled durations
+	name                  string
+	meterProvider         metric.MeterProvider
+	explicitMeterProvider bool
+	tracerProvider        trace.TracerProvider
+	attrs                 []attribute.KeyValue
+	sampleEvery           int // 0: no sampled durations
 }
 
 // DefaultName is the mapx.name of a map wrapped without [WithName]. Name
@@ -63,13 +64,16 @@ func WithName(name string) Option {
 	return optionFunc(func(c *config) { c.name = name })
 }
 
-// WithMeterProvider sets the MeterProvider; the default is
-// otel.GetMeterProvider(), which follows a later otel.SetMeterProvider.
+// WithMeterProvider sets the MeterProvider. The default is
+// otel.GetMeterProvider(), which follows a later otel.SetMeterProvider; with
+// it, mapx.operations counts operations from the first collection on (the
+// core's counters, such as mapx.read.misses, count from the start), so that a
+// map in a program that never installs an SDK pays next to nothing.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	if mp == nil {
 		panic("instrumented: WithMeterProvider(nil)")
 	}
-	return optionFunc(func(c *config) { c.meterProvider = mp })
+	return optionFunc(func(c *config) { c.meterProvider, c.explicitMeterProvider = mp, true })
 }
 
 // WithTracerProvider sets the TracerProvider; the default is

@@ -435,3 +435,26 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestGlobalProviderCountsFromFirstCollection(t *testing.T) {
+	w := instrumented.Wrap(mapx.New[int, int](), instrumented.WithName("global"))
+	defer w.Close()
+	for i := range 100 {
+		w.Store(i, i) // nothing can collect yet: not counted
+	}
+	h := newHarness(t)
+	otel.SetMeterProvider(h.mp) // the global provider now delegates to the SDK
+	c := h.collect(t)
+	if got := c.value(t, "mapx.entries", "mapx.name=global"); got != 100 {
+		t.Fatalf("entries = %v: the core's numbers count from the start", got)
+	}
+	if _, ok := c.points["mapx.operations"]["mapx.name=global,mapx.operation=store"]; ok {
+		t.Fatal("operations before the first collection were counted")
+	}
+	for i := range 7 {
+		w.Store(i, i)
+	}
+	if got := h.collect(t).value(t, "mapx.operations", "mapx.name=global,mapx.operation=store"); got != 7 {
+		t.Fatalf("stores after the first collection = %v, want 7", got)
+	}
+}

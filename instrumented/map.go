@@ -49,79 +49,63 @@ func (w *Map[K, V]) Close() error {
 
 // Load is [mapx.Map.Load].
 func (w *Map[K, V]) Load(key K) (value V, ok bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cLoadHit, time.Now())
-	}
+	start := w.t.start()
 	value, ok = w.m.Load(key)
-	w.t.count(hitOrMiss(cLoadHit, ok))
+	w.t.done(hitOrMiss(cLoadHit, ok), cLoadHit, start)
 	return value, ok
 }
 
 // Store is [mapx.Map.Store].
 func (w *Map[K, V]) Store(key K, value V) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cStore, time.Now())
-	}
+	start := w.t.start()
 	w.m.Store(key, value)
-	w.t.count(cStore)
+	w.t.done(cStore, cStore, start)
 }
 
 // LoadOrStore is [mapx.Map.LoadOrStore]; a hit is a load.
 func (w *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cLoadOrStoreHit, time.Now())
-	}
+	start := w.t.start()
 	actual, loaded = w.m.LoadOrStore(key, value)
-	w.t.count(hitOrMiss(cLoadOrStoreHit, loaded))
+	w.t.done(hitOrMiss(cLoadOrStoreHit, loaded), cLoadOrStoreHit, start)
 	return actual, loaded
 }
 
 // LoadAndDelete is [mapx.Map.LoadAndDelete].
 func (w *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cLoadAndDeleteHit, time.Now())
-	}
+	start := w.t.start()
 	value, loaded = w.m.LoadAndDelete(key)
-	w.t.count(hitOrMiss(cLoadAndDeleteHit, loaded))
+	w.t.done(hitOrMiss(cLoadAndDeleteHit, loaded), cLoadAndDeleteHit, start)
 	return value, loaded
 }
 
 // Delete is [mapx.Map.Delete].
 func (w *Map[K, V]) Delete(key K) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cDelete, time.Now())
-	}
+	start := w.t.start()
 	w.m.Delete(key)
-	w.t.count(cDelete)
+	w.t.done(cDelete, cDelete, start)
 }
 
 // Swap is [mapx.Map.Swap]; a hit means a previous value was loaded.
 func (w *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cSwapHit, time.Now())
-	}
+	start := w.t.start()
 	previous, loaded = w.m.Swap(key, value)
-	w.t.count(hitOrMiss(cSwapHit, loaded))
+	w.t.done(hitOrMiss(cSwapHit, loaded), cSwapHit, start)
 	return previous, loaded
 }
 
 // Compute is [mapx.Map.Compute].
 func (w *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op mapx.ComputeOp)) (actual V, ok bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cCompute, time.Now())
-	}
+	start := w.t.start()
 	actual, ok = w.m.Compute(key, f)
-	w.t.count(cCompute)
+	w.t.done(cCompute, cCompute, start)
 	return actual, ok
 }
 
 // TryStore is [mapx.Map.TryStore]; the result is ok or rejected.
 func (w *Map[K, V]) TryStore(key K, value V) error {
-	if w.t.sample() {
-		defer w.t.recordDuration(cTryStoreOK, time.Now())
-	}
+	start := w.t.start()
 	err := w.m.TryStore(key, value)
-	w.t.count(rejectedOr(cTryStoreOK, err))
+	w.t.done(rejectedOr(cTryStoreOK, err), cTryStoreOK, start)
 	return err
 }
 

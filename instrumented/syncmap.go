@@ -4,7 +4,6 @@ import (
 	"context"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/mapx-dev/mapx"
 )
@@ -46,72 +45,60 @@ func (w *SyncMap) entries(d int64) { w.t.counts.add(cEntryDelta, d) }
 
 // Load is [sync.Map.Load].
 func (w *SyncMap) Load(key any) (value any, ok bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cLoadHit, time.Now())
-	}
+	start := w.t.start()
 	value, ok = w.m.Load(key)
-	w.t.count(hitOrMiss(cLoadHit, ok))
+	w.t.done(hitOrMiss(cLoadHit, ok), cLoadHit, start)
 	return value, ok
 }
 
 // Store is [sync.Map.Store].
 func (w *SyncMap) Store(key, value any) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cStore, time.Now())
-	}
+	start := w.t.start()
 	if _, loaded := w.m.Swap(key, value); !loaded {
 		w.entries(1)
 	}
-	w.t.count(cStore)
+	w.t.done(cStore, cStore, start)
 }
 
 // LoadOrStore is [sync.Map.LoadOrStore].
 func (w *SyncMap) LoadOrStore(key, value any) (actual any, loaded bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cLoadOrStoreHit, time.Now())
-	}
+	start := w.t.start()
 	actual, loaded = w.m.LoadOrStore(key, value)
 	if !loaded {
 		w.entries(1)
 	}
-	w.t.count(hitOrMiss(cLoadOrStoreHit, loaded))
+	w.t.done(hitOrMiss(cLoadOrStoreHit, loaded), cLoadOrStoreHit, start)
 	return actual, loaded
 }
 
 // LoadAndDelete is [sync.Map.LoadAndDelete].
 func (w *SyncMap) LoadAndDelete(key any) (value any, loaded bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cLoadAndDeleteHit, time.Now())
-	}
+	start := w.t.start()
 	value, loaded = w.m.LoadAndDelete(key)
 	if loaded {
 		w.entries(-1)
 	}
-	w.t.count(hitOrMiss(cLoadAndDeleteHit, loaded))
+	w.t.done(hitOrMiss(cLoadAndDeleteHit, loaded), cLoadAndDeleteHit, start)
 	return value, loaded
 }
 
 // Delete is [sync.Map.Delete].
 func (w *SyncMap) Delete(key any) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cDelete, time.Now())
-	}
+	start := w.t.start()
 	if _, loaded := w.m.LoadAndDelete(key); loaded {
 		w.entries(-1)
 	}
-	w.t.count(cDelete)
+	w.t.done(cDelete, cDelete, start)
 }
 
 // Swap is [sync.Map.Swap].
 func (w *SyncMap) Swap(key, value any) (previous any, loaded bool) {
-	if w.t.sample() {
-		defer w.t.recordDuration(cSwapHit, time.Now())
-	}
+	start := w.t.start()
 	previous, loaded = w.m.Swap(key, value)
 	if !loaded {
 		w.entries(1)
 	}
-	w.t.count(hitOrMiss(cSwapHit, loaded))
+	w.t.done(hitOrMiss(cSwapHit, loaded), cSwapHit, start)
 	return previous, loaded
 }
 

@@ -45,7 +45,8 @@ type telemetry struct {
 
 	sampleMask int64       // sample when a counter reaches a multiple of sampleMask+1; -1: never
 	sampleNext atomic.Bool // the next operation is timed
-	_          [cacheLine - 1]byte
+	counting   atomic.Bool // operations are counted: something collects them
+	_          [cacheLine - 2]byte
 
 	tracer     trace.Tracer
 	spanAttrs  []attribute.KeyValue
@@ -78,6 +79,10 @@ var live = struct {
 
 func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 	t := &telemetry{name: cfg.name, counts: newCounters(), sampleMask: -1}
+	// With the global MeterProvider, nothing may ever collect: operations
+	// are counted from the first collection on, as the global provider drops
+	// measurements made before an SDK is installed.
+	t.counting.Store(cfg.explicitMeterProvider)
 	if cfg.sampleEvery > 0 {
 		t.sampleMask = int64(cfg.sampleEvery - 1)
 	}
@@ -145,6 +150,7 @@ func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 	// One callback reads everything at collection time; no totals are
 	// re-added on a timer, so nothing is counted twice.
 	callback := func(_ context.Context, o metric.Observer) error {
+		t.counting.Store(true)
 		total := t.counts.sum()
 		for i := range cEntryDelta {
 			if total[i] != 0 {
@@ -207,21 +213,33 @@ func (t *telemetry) close() error {
 }
 
 // count records one operation. It is the only telemetry work on the hot
-// path: one atomic add to the current P's cache line, and a flag for the
-// duration sampler every sampleMask+1 operations of a kind.
+// path: an increment of a counter on the current P's cache line, and a flag
+// for the duration sampler every sampleMask+1 operations of a kind.
 func (t *telemetry) count(i counter) {
+	if !t.counting.Load() {
+		return
+	}
 	if n := t.counts.add(i, 1); n&t.sampleMask == 0 && t.sampleMask >= 0 {
 		t.sampleNext.Store(true)
 	}
 }
 
-// sample reports whether to time this operation.
-func (t *telemetry) sample() bool {
-	return t.sampleNext.Load() && t.sampleNext.CompareAndSwap(true, false)
+// start returns the time now if this operation is to be timed, else the zero
+// time (without reading the clock).
+func (t *telemetry) start() time.Time {
+	if t.sampleNext.Load() && t.sampleNext.CompareAndSwap(true, false) {
+		return time.Now()
+	}
+	return time.Time{}
 }
 
-func (t *telemetry) recordDuration(i counter, start time.Time) {
-	t.opDuration.Record(context.Background(), time.Since(start).Seconds(), metric.WithAttributeSet(t.durSets[i]))
+// done counts an operation that began at start, and records its duration
+// under the operation of timed if start is not zero.
+func (t *telemetry) done(i, timed counter, start time.Time) {
+	t.count(i)
+	if !start.IsZero() {
+		t.opDuration.Record(context.Background(), time.Since(start).Seconds(), metric.WithAttributeSet(t.durSets[timed]))
+	}
 }
 
 // longOp starts the span and the profiler labels of a long operation; the
