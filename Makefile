@@ -17,11 +17,11 @@ BENCH_COUNT ?= 6
 BENCH_TIME  ?= 500ms
 BENCH_OUT   ?= bench/results.txt
 
-.PHONY: all test fmt-check vet staticcheck test-race fuzz-seeds bench tools clean
+.PHONY: all test fmt-check vet staticcheck test-race test-norace fuzz-seeds bench tools clean
 
 all: test
 
-test: fmt-check vet staticcheck test-race fuzz-seeds
+test: fmt-check vet staticcheck test-race test-norace fuzz-seeds
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -44,6 +44,12 @@ staticcheck: $(STATICCHECK)
 
 test-race:
 	@for m in $(MODULES); do echo "go test -race: $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
+
+# Packages whose code differs outside race-detector builds run once more
+# without it.
+NORACE_MODULES := instrumented
+test-norace:
+	@for m in $(NORACE_MODULES); do echo "go test (no race detector): $$m"; (cd $$m && $(GO) test -count=1 ./...); done
 
 # The seed corpus of every fuzz target, on its own so that a failure names it.
 fuzz-seeds:

@@ -106,7 +106,7 @@ func BenchmarkRange1M(b *testing.B) {
 // BenchmarkSnapshot takes and closes a snapshot of a map of n entries.
 func BenchmarkSnapshot(b *testing.B) {
 	for _, n := range []int{10_000, 1_000_000} {
-		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("entries=%d/impl=mapx", n), func(b *testing.B) {
 			m := mapx.New[string, int]()
 			for i, k := range Keys(n) {
 				m.Store(k, i)
@@ -124,7 +124,7 @@ func BenchmarkSnapshot(b *testing.B) {
 // open snapshot.
 func BenchmarkStoreWhileSnapshotHeld(b *testing.B) {
 	for _, held := range []bool{false, true} {
-		b.Run(fmt.Sprintf("snapshot=%v", held), func(b *testing.B) {
+		b.Run(fmt.Sprintf("snapshot=%v/impl=mapx", held), func(b *testing.B) {
 			m := mapx.New[string, int]()
 			for i, k := range warm {
 				m.Store(k, i)
