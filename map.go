@@ -128,6 +128,7 @@ type core[K comparable, V any] struct {
 	open   map[uint64]int // open snapshots by epoch
 	nOpen  atomic.Int64
 
+	codec       Codec
 	iterCancels atomic.Int64
 	observer    atomic.Pointer[Observer]
 	_           [cacheLine - 16]byte
@@ -180,6 +181,10 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 		c.shards[i].read.Store(empty)
 	}
 	c.admission.init(cfg)
+	c.codec = cfg.codec
+	if c.codec == nil {
+		c.codec = GobCodec
+	}
 	return c
 }
 
@@ -653,14 +658,18 @@ type mutationResult[V any] struct {
 	err     error
 }
 
-// mutateLocked applies mu to key under the shard lock. Writers that do not
-// hold the lock only ever replace a live version, so the loop retries only
-// when one of them got there first.
-//
-// searched is a read table the caller found no entry for key in, or nil.
-func (c *core[K, V]) mutateLocked(s *shard[K, V], h uint64, key K, ep uint64, searched *readOnly[K, V], mu mutation[V]) (r mutationResult[V]) {
+// mutateLocked applies mu to key under the shard lock. searched is a read
+// table the caller found no entry for key in, or nil.
+func (c *core[K, V]) mutateLocked(s *shard[K, V], h uint64, key K, ep uint64, searched *readOnly[K, V], mu mutation[V]) mutationResult[V] {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return c.mutateHeld(s, h, key, ep, searched, mu)
+}
+
+// mutateHeld is mutateLocked for a caller that holds s.mu. Lock-free writers
+// change only entries of the read table that are not expunged, so the loop
+// retries only when one of them got there first.
+func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, searched *readOnly[K, V], mu mutation[V]) (r mutationResult[V]) {
 	read := s.read.Load()
 	var e *entry[K, V]
 	inRead := false

@@ -21,6 +21,7 @@ type config struct {
 	rate       float64
 	burst      int
 	hasher     any // func(K) uint64, checked against K in New
+	codec      Codec
 }
 
 type optionFunc func(*config)
@@ -77,6 +78,19 @@ func WithHasher[K comparable](hash func(K) uint64) Option {
 	return optionFunc(func(c *config) {
 		c.hasher = hash
 	})
+}
+
+// WithCodec sets the codec that [Snapshot.WriteTo] and [Map.ReadFrom] use
+// for keys and values; the default is [GobCodec]. A stream records its
+// codec's ID, and reading refuses a stream written with another.
+func WithCodec(c Codec) Option {
+	if c == nil {
+		panic("mapx: WithCodec(nil): the codec must not be nil")
+	}
+	if id := c.ID(); len(id) == 0 || len(id) > maxCodecIDLen {
+		panic(fmt.Sprintf("mapx: WithCodec: codec ID %q must have 1 to %d bytes", id, maxCodecIDLen))
+	}
+	return optionFunc(func(cfg *config) { cfg.codec = c })
 }
 
 func defaultShards() int {

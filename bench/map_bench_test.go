@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -177,4 +179,38 @@ func BenchmarkHeapPerEntry(b *testing.B) {
 			b.ReportMetric(perEntry, "B/entry")
 		})
 	}
+}
+
+// BenchmarkPersist writes and reads back a snapshot of 1M string→int
+// entries with the default codec.
+func BenchmarkPersist(b *testing.B) {
+	const n = 1_000_000
+	m := mapx.New[string, int]()
+	for i, k := range Keys(n) {
+		m.Store(k, i)
+	}
+	s := m.Snapshot()
+	defer s.Close()
+	var buf bytes.Buffer
+	if _, err := s.WriteTo(&buf); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("op=WriteTo/impl=mapx", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.WriteTo(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(buf.Len()), "bytes")
+	})
+	b.Run("op=ReadFrom/impl=mapx", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			dst := mapx.New[string, int]()
+			if _, err := dst.ReadFrom(bytes.NewReader(buf.Bytes())); err != nil || dst.Len() != n {
+				b.Fatal(err, dst.Len())
+			}
+		}
+	})
 }

@@ -1,0 +1,395 @@
+package mapx
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+)
+
+// The snapshot file format, version 1. All integers are big-endian.
+//
+//	magic      8 bytes  "MAPXSNAP"
+//	version    2 bytes  1
+//	codec id   1 byte length, then the id (for example "gob")
+//	entries    8 bytes  the number of entries
+//	body       chunks: 4-byte length n, then n bytes of the codec's stream;
+//	           a chunk of length 0 ends the body
+//	checksum   4 bytes  CRC-32C (Castagnoli) of every byte before it
+//
+// The codec's stream is a sequence of batches of at most batchSize entries,
+// each encoded as one value (a slice of key/value pairs).
+const (
+	fileMagic     = "MAPXSNAP"
+	fileVersion   = 1
+	batchSize     = 1024
+	maxChunk      = 1 << 24 // 16 MiB: larger chunk lengths are corruption
+	chunkTarget   = 64 << 10
+	maxCodecIDLen = 64
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrCorrupt is matched (with [errors.Is]) by every error of [Map.ReadFrom]
+// that is about the input: bad magic, unsupported version, codec mismatch,
+// checksum mismatch, truncation, undecodable entries. Use [errors.As] with a
+// *[CorruptError] for the offset.
+var ErrCorrupt = errors.New("mapx: corrupt snapshot")
+
+// CorruptError describes what is wrong with a snapshot stream and where.
+type CorruptError struct {
+	Offset int64  // bytes into the stream where the problem was found
+	Reason string // what is wrong
+	Err    error  // the underlying error, if any
+}
+
+func (e *CorruptError) Error() string {
+	msg := fmt.Sprintf("mapx: corrupt snapshot at offset %d: %s", e.Offset, e.Reason)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is reports whether target is [ErrCorrupt].
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// Unwrap returns the underlying error.
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// A Codec encodes the keys and values of a snapshot. [GobCodec] is the
+// default; [WithCodec] sets another. Encoders and decoders are used by one
+// goroutine at a time and get values of type *[]Pair[K, V].
+type Codec interface {
+	// ID names the codec in the stream; reading refuses a stream written
+	// with another codec. At most 64 bytes.
+	ID() string
+	NewEncoder(w io.Writer) interface{ Encode(v any) error }
+	NewDecoder(r io.Reader) interface{ Decode(v any) error }
+}
+
+// Pair is a key and its value, as codecs see them.
+type Pair[K comparable, V any] struct {
+	Key   K
+	Value V
+}
+
+type gobCodec struct{}
+
+// GobCodec encodes with encoding/gob: keys and values must be types gob
+// can encode.
+var GobCodec Codec = gobCodec{}
+
+func (gobCodec) ID() string                                            { return "gob" }
+func (gobCodec) NewEncoder(w io.Writer) interface{ Encode(any) error } { return gob.NewEncoder(w) }
+func (gobCodec) NewDecoder(r io.Reader) interface{ Decode(any) error } { return gob.NewDecoder(r) }
+
+type jsonCodec struct{}
+
+// JSONCodec encodes with encoding/json: keys and values must survive a JSON
+// round trip.
+var JSONCodec Codec = jsonCodec{}
+
+func (jsonCodec) ID() string                                            { return "json" }
+func (jsonCodec) NewEncoder(w io.Writer) interface{ Encode(any) error } { return json.NewEncoder(w) }
+func (jsonCodec) NewDecoder(r io.Reader) interface{ Decode(any) error } { return json.NewDecoder(r) }
+
+// WriteTo writes the snapshot to w in the versioned binary format described
+// in the package documentation, and returns the number of bytes written. It
+// streams: beyond the snapshot it holds one batch of entries and one chunk of
+// output at a time.
+func (s *Snapshot[K, V]) WriteTo(w io.Writer) (int64, error) {
+	s.check()
+	codec := s.c.codec
+	id := codec.ID()
+	if len(id) == 0 || len(id) > maxCodecIDLen {
+		return 0, fmt.Errorf("mapx: codec id %q must have 1 to %d bytes", id, maxCodecIDLen)
+	}
+	cw := &checksumWriter{w: w, crc: crc32.New(castagnoli)}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	header := make([]byte, 0, 8+2+1+len(id)+8)
+	header = append(header, fileMagic...)
+	header = binary.BigEndian.AppendUint16(header, fileVersion)
+	header = append(header, byte(len(id)))
+	header = append(header, id...)
+	header = binary.BigEndian.AppendUint64(header, uint64(s.Len()))
+	if _, err := bw.Write(header); err != nil {
+		return cw.n, err
+	}
+	chunks := &chunkWriter{w: bw}
+	enc := codec.NewEncoder(chunks)
+	batch := make([]Pair[K, V], 0, batchSize)
+	var err error
+	flush := func() bool {
+		if err = enc.Encode(&batch); err != nil {
+			err = fmt.Errorf("mapx: WriteTo: codec %s: %w", id, err)
+			return false
+		}
+		batch = batch[:0]
+		return true
+	}
+	s.c.scan(context.Background(), s.shardTable, s.epoch, func(k K, v V) bool {
+		batch = append(batch, Pair[K, V]{k, v})
+		return len(batch) < batchSize || flush()
+	})
+	if err == nil && len(batch) > 0 {
+		flush()
+	}
+	if err == nil {
+		err = chunks.close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return cw.n, err
+	}
+	sum := cw.crc.Sum32()
+	n, err := w.Write(binary.BigEndian.AppendUint32(nil, sum))
+	return cw.n + int64(n), err
+}
+
+type checksumWriter struct {
+	w   io.Writer
+	crc hash.Hash32
+	n   int64
+}
+
+func (c *checksumWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.crc.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// chunkWriter frames the codec's stream in chunks, so that a reader can
+// find the end of the body without trusting the codec.
+type chunkWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	c.buf = append(c.buf, p...)
+	if len(c.buf) >= chunkTarget {
+		return len(p), c.emit()
+	}
+	return len(p), nil
+}
+
+func (c *chunkWriter) emit() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	if _, err := c.w.Write(binary.BigEndian.AppendUint32(nil, uint32(len(c.buf)))); err != nil {
+		return err
+	}
+	_, err := c.w.Write(c.buf)
+	c.buf = c.buf[:0]
+	return err
+}
+
+func (c *chunkWriter) close() error {
+	if err := c.emit(); err != nil {
+		return err
+	}
+	_, err := c.w.Write([]byte{0, 0, 0, 0})
+	return err
+}
+
+// ReadFrom reads a snapshot written by [Snapshot.WriteTo] and stores its
+// entries in m, overwriting keys that exist, and returns the number of bytes
+// read. It is all or nothing: it decodes and verifies the whole stream
+// (format, codec, entry count, checksum) before it changes m, so on any error
+// m is exactly as it was. Errors about the input match [ErrCorrupt]. Entries
+// are stored one by one: concurrent readers may see some before others.
+// ReadFrom reads r to the end of the snapshot and no further.
+func (m *Map[K, V]) ReadFrom(r io.Reader) (int64, error) {
+	c := m.core()
+	pairs, n, err := decodeSnapshot[K, V](r, c.codec)
+	if err != nil {
+		return n, err
+	}
+	c.storeAll(pairs)
+	return n, nil
+}
+
+// storeAll stores pairs shard by shard, taking each shard's lock once.
+func (c *core[K, V]) storeAll(pairs []Pair[K, V]) {
+	hashes := make([]uint64, len(pairs))
+	byShard := make([][]int32, len(c.shards))
+	for i := range pairs {
+		hashes[i] = c.hashOf(pairs[i].Key)
+		si := hashes[i] >> c.shift
+		byShard[si] = append(byShard[si], int32(i))
+	}
+	for si, idx := range byShard {
+		if len(idx) == 0 {
+			continue
+		}
+		s := &c.shards[si]
+		ep := c.enter(s)
+		s.mu.Lock()
+		for _, i := range idx {
+			c.mutateHeld(s, hashes[i], pairs[i].Key, ep, nil, mutation[V]{op: UpdateOp, value: pairs[i].Value})
+		}
+		s.mu.Unlock()
+		s.leave(ep)
+	}
+}
+
+// snapshotReader reads the stream, keeping the offset and the checksum of
+// everything read.
+type snapshotReader struct {
+	r   io.Reader
+	crc hash.Hash32
+	off int64
+}
+
+func (s *snapshotReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.crc.Write(p[:n])
+	s.off += int64(n)
+	return n, err
+}
+
+func (s *snapshotReader) corrupt(reason string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		reason, err = "truncated: "+reason, nil
+	}
+	return &CorruptError{Offset: s.off, Reason: reason, Err: err}
+}
+
+func (s *snapshotReader) full(p []byte, what string) error {
+	if _, err := io.ReadFull(s, p); err != nil {
+		return s.corrupt(what, err)
+	}
+	return nil
+}
+
+func decodeSnapshot[K comparable, V any](r io.Reader, codec Codec) (pairs []Pair[K, V], _ int64, err error) {
+	sr := &snapshotReader{r: r, crc: crc32.New(castagnoli)}
+	head := make([]byte, 8+2+1)
+	if err := sr.full(head, "header"); err != nil {
+		return nil, sr.off, err
+	}
+	if string(head[:8]) != fileMagic {
+		return nil, 0, &CorruptError{Offset: 0, Reason: fmt.Sprintf("bad magic %q, want %q", head[:8], fileMagic)}
+	}
+	if v := binary.BigEndian.Uint16(head[8:10]); v != fileVersion {
+		return nil, 8, &CorruptError{Offset: 8, Reason: fmt.Sprintf("unsupported format version %d (this build reads %d)", v, fileVersion)}
+	}
+	id := make([]byte, int(head[10])+8)
+	if err := sr.full(id, "codec id and entry count"); err != nil {
+		return nil, sr.off, err
+	}
+	if got, want := string(id[:len(id)-8]), codec.ID(); got != want {
+		return nil, 11, &CorruptError{Offset: 11, Reason: fmt.Sprintf("written with codec %q, this map uses %q", got, want)}
+	}
+	count := binary.BigEndian.Uint64(id[len(id)-8:])
+	pairs = make([]Pair[K, V], 0, min(count, 1<<20)) // the count is not trusted yet
+	body := &chunkReader{r: sr}
+	dec := codec.NewDecoder(body)
+	for uint64(len(pairs)) < count {
+		var batch []Pair[K, V]
+		if err := decodeBatch(dec, &batch); err != nil {
+			if body.err != nil {
+				return nil, sr.off, body.err
+			}
+			return nil, sr.off, sr.corrupt(fmt.Sprintf("entry %d of %d", len(pairs), count), err)
+		}
+		if len(batch) == 0 || uint64(len(pairs)+len(batch)) > count {
+			return nil, sr.off, sr.corrupt(fmt.Sprintf("entries beyond the %d announced", count), nil)
+		}
+		pairs = append(pairs, batch...)
+	}
+	if err := body.drain(); err != nil {
+		return nil, sr.off, err
+	}
+	want := sr.crc.Sum32()
+	sum := make([]byte, 4)
+	if err := sr.full(sum, "checksum"); err != nil {
+		return nil, sr.off, err
+	}
+	if got := binary.BigEndian.Uint32(sum); got != want {
+		return nil, sr.off - 4, &CorruptError{Offset: sr.off - 4, Reason: fmt.Sprintf("checksum %08x, computed %08x", got, want)}
+	}
+	return pairs, sr.off, nil
+}
+
+// decodeBatch turns a codec's panic into an error: a third-party codec
+// must not crash ReadFrom on hostile input.
+func decodeBatch[K comparable, V any](dec interface{ Decode(any) error }, batch *[]Pair[K, V]) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("codec panicked: %v", r)
+		}
+	}()
+	return dec.Decode(batch)
+}
+
+// chunkReader yields the body's chunks as one stream and reports the end
+// chunk as io.EOF.
+type chunkReader struct {
+	r    *snapshotReader
+	left uint32
+	done bool
+	err  error // a framing error, reported instead of the codec's
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	for c.left == 0 {
+		if c.done {
+			return 0, io.EOF
+		}
+		var n [4]byte
+		if err := c.r.full(n[:], "chunk length"); err != nil {
+			c.err = err
+			return 0, err
+		}
+		c.left = binary.BigEndian.Uint32(n[:])
+		if c.left > maxChunk {
+			c.err = c.r.corrupt(fmt.Sprintf("chunk of %d bytes, at most %d", c.left, maxChunk), nil)
+			return 0, c.err
+		}
+		if c.left == 0 {
+			c.done = true
+		}
+	}
+	if uint32(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= uint32(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		c.err = c.r.corrupt("chunk", err)
+		return n, c.err
+	}
+	return n, nil
+}
+
+// drain reads past the rest of the body: the codec may not have read the
+// end chunk, and nothing but the end chunk may be left.
+func (c *chunkReader) drain() error {
+	var b [1]byte
+	n, err := c.Read(b[:])
+	if n > 0 {
+		return c.r.corrupt("data after the announced entries", nil)
+	}
+	if err == io.EOF {
+		return nil
+	}
+	return err
+}
