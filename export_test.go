@@ -1,6 +1,9 @@
 package mapx
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // SetClock replaces the clock of m's insert-rate bucket, for tests that must
 // not depend on the time they take.
@@ -35,3 +38,11 @@ func HistoryLen[K comparable, V any](m *Map[K, V], key K) int {
 }
 
 const CtxCheckEvery = ctxCheckEvery
+
+// ShardSize is the size of one shard, which must be a whole number of cache
+// lines so that neighbouring shards share none.
+func ShardSize() uintptr { return unsafe.Sizeof(shard[string, int]{}) }
+
+// ReadLineOffset is where the shard's lock-free read pointer's cache line
+// ends: nothing a writer changes may sit before it.
+func ReadLineOffset() uintptr { return unsafe.Offsetof(shard[string, int]{}.mu) }

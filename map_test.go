@@ -183,3 +183,12 @@ func TestWithHasher(t *testing.T) {
 		t.Fatalf("Len %d, stats %+v", m.Len(), m.Stats())
 	}
 }
+
+func TestShardLayout(t *testing.T) {
+	if size := mapx.ShardSize(); size%64 != 0 {
+		t.Fatalf("a shard is %d bytes, not a whole number of 64-byte cache lines", size)
+	}
+	if off := mapx.ReadLineOffset(); off != 64 {
+		t.Fatalf("the shard's writer fields start at byte %d, want 64: they would share the read pointer's cache line", off)
+	}
+}
