@@ -17,7 +17,7 @@ BENCH_COUNT ?= 6
 BENCH_TIME  ?= 500ms
 BENCH_OUT   ?= bench/results.txt
 
-.PHONY: all test fmt-check vet staticcheck test-race test-norace fuzz-seeds bench tools clean
+.PHONY: all test fmt-check vet staticcheck test-race test-norace fuzz-seeds bench tools stack-up stack-down clean
 
 all: test
 
@@ -68,6 +68,14 @@ bench: $(BENCHSTAT)
 	  (cd bench && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCH_TIME) -count 1 .) >> $(BENCH_OUT); \
 	done
 	$(BENCHSTAT) -col /impl $(BENCH_OUT)
+
+# The Docker Compose stack (needs a Docker engine and GRAFANA_ADMIN_PASSWORD).
+stack-up:
+	@test -n "$${GRAFANA_ADMIN_PASSWORD:-}" || { echo "set GRAFANA_ADMIN_PASSWORD: Grafana has no default password"; exit 1; }
+	docker compose up -d --build
+
+stack-down:
+	docker compose down
 
 clean:
 	rm -rf $(BIN)
