@@ -3,6 +3,8 @@ package instrumented_test
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -456,5 +458,25 @@ func TestGlobalProviderCountsFromFirstCollection(t *testing.T) {
 	}
 	if got := h.collect(t).value(t, "mapx.operations", "mapx.name=global,mapx.operation=store"); got != 7 {
 		t.Fatalf("stores after the first collection = %v, want 7", got)
+	}
+}
+
+// TestSameMethodsAsTheCore: the decorator is a drop-in replacement.
+func TestSameMethodsAsTheCore(t *testing.T) {
+	core := reflect.TypeFor[*mapx.Map[string, int]]()
+	wrapped := reflect.TypeFor[*instrumented.Map[string, int]]()
+	for i := range core.NumMethod() {
+		m := core.Method(i)
+		if m.Name == "SetObserver" {
+			continue
+		}
+		w, ok := wrapped.MethodByName(m.Name)
+		if !ok {
+			t.Errorf("instrumented.Map has no %s", m.Name)
+			continue
+		}
+		if m.Type.String() != strings.Replace(w.Type.String(), "*instrumented.Map", "*mapx.Map", 1) {
+			t.Errorf("%s: %s, the core has %s", m.Name, w.Type, m.Type)
+		}
 	}
 }

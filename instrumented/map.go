@@ -3,17 +3,19 @@ package instrumented
 import (
 	"context"
 	"errors"
+	"io"
 	"iter"
 	"runtime"
 	"time"
 
 	"github.com/mapx-dev/mapx"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 )
 
 // Map is a [mapx.Map] that reports to OpenTelemetry. It has every method of
 // mapx.Map, with the same signatures and guarantees, plus [Map.Unwrap] and
-// [Map.Close].
+// [Map.Close] — except SetObserver: the wrapper is the map's observer.
 type Map[K comparable, V any] struct {
 	m *mapx.Map[K, V]
 	t *telemetry
@@ -193,4 +195,15 @@ func okOrFailed(ok counter, success bool) counter {
 		return ok
 	}
 	return ok + 1
+}
+
+// ReadFrom is [mapx.Map.ReadFrom], traced.
+func (w *Map[K, V]) ReadFrom(r io.Reader) (int64, error) {
+	_, span, end := w.t.longOp(context.Background(), "read_from")
+	defer end()
+	n, err := w.m.ReadFrom(r)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return n, err
 }
