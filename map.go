@@ -580,36 +580,19 @@ func (m *Map[K, V]) Len() int {
 // m is equal to old. It is a function rather than a method because it needs V
 // to be comparable.
 func CompareAndSwap[K, V comparable](m *Map[K, V], key K, old, new V) (swapped bool) {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	ep := c.enter(s)
-	defer s.leave(ep)
-	read := s.read.Load()
-	e, ok := c.find(&read.t, h, key)
-	if ok {
-		for {
-			n := e.p.Load()
-			if n.kind() != kindLive || n.v != old {
-				return false // a live entry in the read map is the key's only entry
-			}
-			if e.p.CompareAndSwap(n, c.liveNode(n, ep, new)) {
-				return true
-			}
-		}
-	}
-	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
-		if loaded && cur == old {
-			return new, UpdateOp
-		}
-		return cur, CancelOp
-	}, miss: true})
-	return r.changed
+	return compareAnd(m, key, old, UpdateOp, new)
 }
 
 // CompareAndDelete deletes the entry for key if its value is equal to old. It
 // is a function rather than a method because it needs V to be comparable.
 func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool) {
+	var zero V
+	return compareAnd(m, key, old, DeleteOp, zero)
+}
+
+// compareAnd applies op (UpdateOp with new, or DeleteOp) to key if its value
+// is old, and reports whether it did.
+func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V) bool {
 	c := m.core()
 	h := c.hashOf(key)
 	s := c.shardOf(h)
@@ -621,17 +604,25 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool
 		for {
 			n := e.p.Load()
 			if n.kind() != kindLive || n.v != old {
-				return false
+				return false // an entry of the read table is the key's only entry
 			}
-			if e.p.CompareAndSwap(n, c.deadNode(n, ep, kindTomb)) {
-				c.addCount(s, -1)
+			var next *node[V]
+			if op == DeleteOp {
+				next = c.deadNode(n, ep, kindTomb)
+			} else {
+				next = c.liveNode(n, ep, new)
+			}
+			if e.p.CompareAndSwap(n, next) {
+				if op == DeleteOp {
+					c.addCount(s, -1)
+				}
 				return true
 			}
 		}
 	}
 	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
 		if loaded && cur == old {
-			return cur, DeleteOp
+			return new, op
 		}
 		return cur, CancelOp
 	}, miss: true})
