@@ -10,14 +10,14 @@ STATICCHECK_VERSION := v0.8.2
 BENCHSTAT_VERSION   := v0.0.0-20260908200009-22c9c6c9d4da
 
 # Every Go module of the repository; each is vetted and tested on its own.
-MODULES := . instrumented exporters dashboards deploy/collector e2e bench
+MODULES := . instrumented exporters dashboards loadgen examples deploy/stack deploy/collector e2e bench
 
 BENCH       ?= .
 BENCH_COUNT ?= 6
 BENCH_TIME  ?= 500ms
 BENCH_OUT   ?= bench/results.txt
 
-.PHONY: all test fmt-check vet staticcheck test-race test-norace fuzz-seeds bench tools stack-up stack-down clean
+.PHONY: all demo test fmt-check vet staticcheck test-race test-norace fuzz-seeds bench tools stack-up stack-down clean
 
 all: test
 
@@ -58,6 +58,13 @@ fuzz-seeds:
 	    if $(GO) test -list '^Fuzz' $$p | grep '^Fuzz' >/dev/null; then \
 	      echo "fuzz seed corpus: $$p"; $(GO) test -count=1 -run '^Fuzz' $$p; fi; \
 	  done); done
+
+# The main job: loadgen on the instrumented map through a healthy phase, a
+# leak, pressure (snapshots, cancelled iterations, the cap) and recovery, with
+# /metrics on 127.0.0.1:9464; about three minutes. DEMO_FLAGS=-forever repeats
+# the phases until interrupted.
+demo:
+	$(GO) -C loadgen run . -demo $(DEMO_FLAGS)
 
 # Rounds run one after another so that every implementation sees the same
 # machine noise; benchstat puts them side by side (mapx is the base column).
