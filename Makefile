@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 BENCHSTAT_VERSION   := v0.0.0-20260908200009-22c9c6c9d4da
 
 # Every Go module of the repository; each is vetted and tested on its own.
-MODULES := . instrumented exporters dashboards loadgen examples deploy/stack deploy/collector e2e bench
+MODULES := . instrumented exporters persist dashboards loadgen examples deploy/stack deploy/collector e2e bench
 
 BENCH       ?= .
 BENCH_COUNT ?= 6

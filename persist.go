@@ -207,7 +207,8 @@ func (c *chunkWriter) close() error {
 // entries in m, overwriting keys that exist, and returns the number of bytes
 // read. It is all or nothing: it decodes and verifies the whole stream
 // (format, codec, entry count, checksum) before it changes m, so on any error
-// m is exactly as it was. Errors about the input match [ErrCorrupt]. Entries
+// m is exactly as it was. Errors about the input match [ErrCorrupt]; an
+// error of r itself is returned wrapped, and does not. Entries
 // are stored one by one: concurrent readers may see some before others.
 // ReadFrom reads r to the end of the snapshot and no further.
 func (m *Map[K, V]) ReadFrom(r io.Reader) (int64, error) {
@@ -247,19 +248,29 @@ func (c *core[K, V]) storeAll(pairs []Pair[K, V]) {
 // snapshotReader reads the stream, keeping the offset and the checksum of
 // everything read.
 type snapshotReader struct {
-	r   io.Reader
-	crc hash.Hash32
-	off int64
+	r       io.Reader
+	crc     hash.Hash32
+	off     int64
+	readErr error // the first error of r other than io.EOF
 }
 
 func (s *snapshotReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.crc.Write(p[:n])
 	s.off += int64(n)
+	if err != nil && err != io.EOF && s.readErr == nil {
+		s.readErr = err
+	}
 	return n, err
 }
 
+// corrupt describes a failure at the current offset. A failure of the
+// reader itself (an I/O error, a cancelled context) is passed on as it is,
+// not as corruption: the stream may be fine.
 func (s *snapshotReader) corrupt(reason string, err error) error {
+	if s.readErr != nil {
+		return fmt.Errorf("mapx: reading snapshot at offset %d: %w", s.off, s.readErr)
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		reason, err = "truncated: "+reason, nil
 	}

@@ -2,9 +2,11 @@ package mapx_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"testing"
 
@@ -170,4 +172,35 @@ func FuzzReadFrom(f *testing.F) {
 			}
 		}
 	})
+}
+
+type failingReader struct {
+	r   io.Reader
+	n   int
+	err error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, f.err
+	}
+	p = p[:min(len(p), f.n)]
+	n, err := f.r.Read(p)
+	f.n -= n
+	return n, err
+}
+
+func TestReaderErrorsAreNotCorruption(t *testing.T) {
+	data := snapshotBytes(t, filled(500))
+	for _, at := range []int{0, 5, 30, len(data) / 2, len(data) - 2} {
+		m := mapx.New[string, int]()
+		m.Store("kept", 1)
+		_, err := m.ReadFrom(&failingReader{r: bytes.NewReader(data), n: at, err: context.Canceled})
+		if !errors.Is(err, context.Canceled) || errors.Is(err, mapx.ErrCorrupt) {
+			t.Fatalf("reader failing at %d: %v; want the reader's error, not ErrCorrupt", at, err)
+		}
+		if m.Len() != 1 {
+			t.Fatalf("reader failing at %d: the map changed", at)
+		}
+	}
 }
