@@ -43,10 +43,10 @@ type telemetry struct {
 	name   string
 	counts *counters
 
-	sampleMask int64       // sample when a counter reaches a multiple of sampleMask+1; -1: never
-	sampleNext atomic.Bool // the next operation is timed
-	counting   atomic.Bool // operations are counted: something collects them
-	_          [cacheLine - 2]byte
+	// state is read by every operation, in one load, and written rarely.
+	state      atomic.Uint32 // stCounting | stSampleNext
+	sampleMask int64         // sample when a counter reaches a multiple of sampleMask+1; -1: never
+	_          [cacheLine - 12]byte
 
 	tracer     trace.Tracer
 	spanAttrs  []attribute.KeyValue
@@ -82,7 +82,9 @@ func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 	// With the global MeterProvider, nothing may ever collect: operations
 	// are counted from the first collection on, as the global provider drops
 	// measurements made before an SDK is installed.
-	t.counting.Store(cfg.explicitMeterProvider)
+	if cfg.explicitMeterProvider {
+		t.state.Store(stCounting)
+	}
 	if cfg.sampleEvery > 0 {
 		t.sampleMask = int64(cfg.sampleEvery - 1)
 	}
@@ -150,7 +152,7 @@ func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 	// One callback reads everything at collection time; no totals are
 	// re-added on a timer, so nothing is counted twice.
 	callback := func(_ context.Context, o metric.Observer) error {
-		t.counting.Store(true)
+		t.state.Or(stCounting)
 		total := t.counts.sum()
 		for i := range cEntryDelta {
 			if total[i] != 0 {
@@ -212,33 +214,63 @@ func (t *telemetry) close() error {
 	return err
 }
 
+// Bits of telemetry.state.
+const (
+	stCounting   = 1 << iota // operations are counted: something collects them
+	stSampleNext             // the next operation is timed
+)
+
 // count records one operation. It is the only telemetry work on the hot
 // path: an increment of a counter on the current P's cache line, and a flag
 // for the duration sampler every sampleMask+1 operations of a kind.
 func (t *telemetry) count(i counter) {
-	if !t.counting.Load() {
-		return
+	if t.state.Load()&stCounting != 0 {
+		t.countSlow(i)
 	}
+}
+
+func (t *telemetry) countSlow(i counter) {
 	if n := t.counts.add(i, 1); n&t.sampleMask == 0 && t.sampleMask >= 0 {
-		t.sampleNext.Store(true)
+		t.state.Or(stSampleNext)
 	}
 }
 
-// start returns the time now if this operation is to be timed, else the zero
-// time (without reading the clock).
-func (t *telemetry) start() time.Time {
-	if t.sampleNext.Load() && t.sampleNext.CompareAndSwap(true, false) {
-		return time.Now()
+// clockBase makes monotonic nanosecond timestamps that fit in an int64.
+var clockBase = time.Now()
+
+// start returns a timestamp if this operation is to be timed, else 0
+// (without reading the clock). It and done inline into the operations, so
+// that an operation that is neither counted nor timed costs two loads.
+func (t *telemetry) start() int64 {
+	if t.state.Load()&stSampleNext == 0 {
+		return 0
 	}
-	return time.Time{}
+	return t.startSlow()
 }
 
-// done counts an operation that began at start, and records its duration
-// under the operation of timed if start is not zero.
-func (t *telemetry) done(i, timed counter, start time.Time) {
-	t.count(i)
-	if !start.IsZero() {
-		t.opDuration.Record(context.Background(), time.Since(start).Seconds(), metric.WithAttributeSet(t.durSets[timed]))
+//go:noinline
+func (t *telemetry) startSlow() int64 {
+	if t.state.And(^uint32(stSampleNext))&stSampleNext != 0 {
+		return int64(time.Since(clockBase)) + 1 // this operation cleared the flag: it is the sample
+	}
+	return 0
+}
+
+// done counts an operation, and records its duration under the operation
+// of timed if start is not 0.
+func (t *telemetry) done(i, timed counter, start int64) {
+	if t.state.Load() != 0 || start != 0 {
+		t.doneSlow(i, timed, start)
+	}
+}
+
+func (t *telemetry) doneSlow(i, timed counter, start int64) {
+	if t.state.Load()&stCounting != 0 {
+		t.countSlow(i)
+	}
+	if start != 0 {
+		d := time.Duration(int64(time.Since(clockBase)) + 1 - start)
+		t.opDuration.Record(context.Background(), d.Seconds(), metric.WithAttributeSet(t.durSets[timed]))
 	}
 }
 
