@@ -107,12 +107,17 @@ func newCounters() *counters {
 // add counts d events and returns the stripe's new count.
 func (c *counters) add(i counter, d int64) int64 {
 	p := procPin()
-	if p < len(c.stripes) {
-		n := increment(&c.stripes[p].n[i], d)
+	if p >= len(c.stripes) {
 		procUnpin()
-		return n
+		return c.addOverflow(i, d)
 	}
+	n := increment(&c.stripes[p].n[i], d)
 	procUnpin()
+	return n
+}
+
+//go:noinline
+func (c *counters) addOverflow(i counter, d int64) int64 {
 	return atomic.AddInt64(&c.overflow.n[i], d)
 }
 
