@@ -57,6 +57,13 @@
 //   - [Map.Stats] takes no lock and costs O(shards); its counters are exact.
 //     Counting adds no write to a shared cache line on the lock-free load path.
 //
+//   - [Snapshot.WriteTo] streams a snapshot in a versioned format (magic,
+//     version, codec, entry count, chunked entries, CRC-32C) holding one batch
+//     of entries at a time; [Map.ReadFrom] decodes and verifies a whole stream
+//     before it stores anything, so a damaged, truncated or foreign stream is
+//     refused whole with an error matching [ErrCorrupt] and the map unchanged.
+//     Package persist keeps such streams in files, Redis or Badger.
+//
 // CompareAndSwap and CompareAndDelete are package-level functions because
 // they need comparable values, which Map does not require.
 //

@@ -1,6 +1,7 @@
 package mapx_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,4 +103,30 @@ func ExampleCompareAndSwap() {
 	// true
 	// false
 	// 2
+}
+
+func ExampleSnapshot_WriteTo() {
+	m := mapx.New[string, int]()
+	m.Store("a", 1)
+	m.Store("b", 2)
+	s := m.Snapshot()
+	defer s.Close()
+
+	var buf bytes.Buffer
+	if _, err := s.WriteTo(&buf); err != nil {
+		panic(err)
+	}
+
+	restored := mapx.New[string, int]()
+	if _, err := restored.ReadFrom(&buf); err != nil {
+		panic(err)
+	}
+	fmt.Println(slices.Sorted(restored.Keys()), restored.Len())
+
+	damaged := mapx.New[string, int]()
+	_, err := damaged.ReadFrom(bytes.NewReader([]byte("MAPXSNAP garbage")))
+	fmt.Println(errors.Is(err, mapx.ErrCorrupt), damaged.Len())
+	// Output:
+	// [a b] 2
+	// true 0
 }
