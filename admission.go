@@ -193,13 +193,8 @@ func (m *Map[K, V]) StoreWait(ctx context.Context, key K, value V) (err error) {
 }
 
 func (m *Map[K, V]) admitStore(key K, value V, noWait bool) error {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	ep := c.enter(s)
+	c, s, h, ep, read, e, ok := m.beginWrite(key)
 	defer s.leave(ep)
-	read := s.read.Load()
-	e, ok := c.find(&read.t, h, key)
 	if ok {
 		if _, ok := c.swapLive(e, ep, value); ok {
 			return nil

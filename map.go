@@ -323,6 +323,19 @@ func (c *core[K, V]) deadNode(old *node[V], e uint64, kind uint64) *node[V] {
 	return n
 }
 
+// beginWrite starts a write of key: it finds the key's shard, enters it as
+// a writer (the caller must leave it) and looks the key up in the read
+// table.
+func (m *Map[K, V]) beginWrite(key K) (c *core[K, V], s *shard[K, V], h, ep uint64, read *readOnly[K, V], e *entry[K, V], found bool) {
+	c = m.core()
+	h = c.hashOf(key)
+	s = c.shardOf(h)
+	ep = c.enter(s)
+	read = s.read.Load()
+	e, found = c.find(&read.t, h, key)
+	return
+}
+
 // swapLive replaces the live version of e without taking the lock. It fails
 // once e is deleted.
 func (c *core[K, V]) swapLive(e *entry[K, V], ep uint64, v V) (prev V, ok bool) {
@@ -402,13 +415,8 @@ func (m *Map[K, V]) Store(key K, value V) {
 
 // Swap stores value for key and returns the previous value, if any.
 func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	ep := c.enter(s)
+	c, s, h, ep, read, e, ok := m.beginWrite(key)
 	defer s.leave(ep)
-	read := s.read.Load()
-	e, ok := c.find(&read.t, h, key)
 	if ok {
 		if prev, loaded, ok := c.trySwap(s, e, ep, value); ok {
 			return prev, loaded
@@ -482,13 +490,8 @@ func (m *Map[K, V]) Delete(key K) {
 // the same time; only the last call takes effect. f must not call methods of
 // this map.
 func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	ep := c.enter(s)
+	c, s, h, ep, read, e, found := m.beginWrite(key)
 	defer s.leave(ep)
-	read := s.read.Load()
-	e, found := c.find(&read.t, h, key)
 	if found {
 		for {
 			old := e.p.Load()
@@ -593,13 +596,8 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool
 // compareAnd applies op (UpdateOp with new, or DeleteOp) to key if its value
 // is old, and reports whether it did.
 func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V) bool {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	ep := c.enter(s)
+	c, s, h, ep, read, e, ok := m.beginWrite(key)
 	defer s.leave(ep)
-	read := s.read.Load()
-	e, ok := c.find(&read.t, h, key)
 	if ok {
 		for {
 			n := e.p.Load()
