@@ -56,7 +56,6 @@
 //     refused, though their inserts count toward the cap.
 //   - [Map.Stats] takes no lock and costs O(shards); its counters are exact.
 //     Counting adds no write to a shared cache line on the lock-free load path.
-//
 //   - [Snapshot.WriteTo] streams a snapshot in a versioned format (magic,
 //     version, codec, entry count, chunked entries, CRC-32C) holding one batch
 //     of entries at a time; [Map.ReadFrom] decodes and verifies a whole stream
