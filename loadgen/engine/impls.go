@@ -22,7 +22,8 @@ type Map interface {
 	// TryStore stores through admission control where the implementation
 	// has it (mapx); elsewhere it is Store and returns nil.
 	TryStore(key, value uint64) error
-	Delete(key uint64)
+	// Delete deletes key and reports whether it was there.
+	Delete(key uint64) bool
 	// Increment adds one to the value of key (inserting 1 if absent) in one
 	// atomic read-modify-write.
 	Increment(key uint64)
@@ -158,7 +159,7 @@ type mapxLike interface {
 	Load(key uint64) (uint64, bool)
 	Store(key, value uint64)
 	TryStore(key, value uint64) error
-	Delete(key uint64)
+	LoadAndDelete(key uint64) (uint64, bool)
 	Compute(key uint64, f func(old uint64, loaded bool) (uint64, mapx.ComputeOp)) (uint64, bool)
 	Snapshot() *mapx.Snapshot[uint64, uint64]
 	Len() int
@@ -173,7 +174,7 @@ type mapxMap struct {
 func (a *mapxMap) Load(k uint64) (uint64, bool)             { return a.m.Load(k) }
 func (a *mapxMap) Store(k, v uint64)                        { a.m.Store(k, v) }
 func (a *mapxMap) TryStore(k, v uint64) error               { return a.m.TryStore(k, v) }
-func (a *mapxMap) Delete(k uint64)                          { a.m.Delete(k) }
+func (a *mapxMap) Delete(k uint64) bool                     { _, ok := a.m.LoadAndDelete(k); return ok }
 func (a *mapxMap) Len() int                                 { return a.m.Len() }
 func (a *mapxMap) Stats() (mapx.Stats, bool)                { return a.m.Stats(), true }
 func (a *mapxMap) Increment(k uint64)                       { a.m.Compute(k, increment) }
@@ -206,7 +207,7 @@ type syncLike interface {
 	Store(key, value any)
 	LoadOrStore(key, value any) (any, bool)
 	CompareAndSwap(key, old, new any) bool
-	Delete(key any)
+	LoadAndDelete(key any) (any, bool)
 	Range(f func(key, value any) bool)
 }
 
@@ -224,7 +225,7 @@ func (a *syncMap) Load(k uint64) (uint64, bool) {
 }
 func (a *syncMap) Store(k, v uint64)          { a.m.Store(k, v) }
 func (a *syncMap) TryStore(k, v uint64) error { a.m.Store(k, v); return nil }
-func (a *syncMap) Delete(k uint64)            { a.m.Delete(k) }
+func (a *syncMap) Delete(k uint64) bool       { _, ok := a.m.LoadAndDelete(k); return ok }
 func (a *syncMap) Stats() (mapx.Stats, bool)  { return mapx.Stats{}, false }
 
 func (a *syncMap) Increment(k uint64) {
@@ -262,7 +263,7 @@ type xsyncMap struct{ m *xsync.Map[uint64, uint64] }
 func (a *xsyncMap) Load(k uint64) (uint64, bool)                  { return a.m.Load(k) }
 func (a *xsyncMap) Store(k, v uint64)                             { a.m.Store(k, v) }
 func (a *xsyncMap) TryStore(k, v uint64) error                    { a.m.Store(k, v); return nil }
-func (a *xsyncMap) Delete(k uint64)                               { a.m.Delete(k) }
+func (a *xsyncMap) Delete(k uint64) bool                          { _, ok := a.m.LoadAndDelete(k); return ok }
 func (a *xsyncMap) Len() int                                      { return a.m.Size() }
 func (a *xsyncMap) Stats() (mapx.Stats, bool)                     { return mapx.Stats{}, false }
 func (a *xsyncMap) Close() error                                  { return nil }
@@ -288,10 +289,16 @@ func (a *rwMap) Load(k uint64) (uint64, bool) {
 }
 func (a *rwMap) Store(k, v uint64)          { a.mu.Lock(); a.m[k] = v; a.mu.Unlock() }
 func (a *rwMap) TryStore(k, v uint64) error { a.Store(k, v); return nil }
-func (a *rwMap) Delete(k uint64)            { a.mu.Lock(); delete(a.m, k); a.mu.Unlock() }
-func (a *rwMap) Increment(k uint64)         { a.mu.Lock(); a.m[k]++; a.mu.Unlock() }
-func (a *rwMap) Stats() (mapx.Stats, bool)  { return mapx.Stats{}, false }
-func (a *rwMap) Close() error               { return nil }
+func (a *rwMap) Delete(k uint64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.m[k]
+	delete(a.m, k)
+	return ok
+}
+func (a *rwMap) Increment(k uint64)        { a.mu.Lock(); a.m[k]++; a.mu.Unlock() }
+func (a *rwMap) Stats() (mapx.Stats, bool) { return mapx.Stats{}, false }
+func (a *rwMap) Close() error              { return nil }
 
 func (a *rwMap) Len() int {
 	a.mu.RLock()

@@ -498,6 +498,10 @@ func (w *worker) write(k uint64) {
 	}
 }
 
+// maxDeleteWait bounds how often a churn delete yields while waiting for its
+// key's insert.
+const maxDeleteWait = 1 << 12
+
 func (w *worker) do(op Kind) {
 	m := w.r.t.Map
 	if op == opChurn {
@@ -513,7 +517,15 @@ func (w *worker) do(op Kind) {
 	case KindInsert:
 		w.write(w.r.t.head.Add(1) - 1)
 	case KindDelete:
-		m.Delete(w.r.t.tail.Add(1) - 1)
+		// The oldest key's insert may still be under way on another
+		// goroutine (between reserving the index and storing it): wait a
+		// little for it, so that every insert has its delete and the size
+		// stays steady. An insert that admission control refused never
+		// comes, hence the bound.
+		k := w.r.t.tail.Add(1) - 1
+		for try := 0; !m.Delete(k) && try < maxDeleteWait; try++ {
+			runtime.Gosched()
+		}
 	case KindScan:
 		m.Scan(w.key(), 1+int(w.rng.below(MaxScan)))
 	case KindRMW:
