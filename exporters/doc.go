@@ -49,9 +49,10 @@
 // go_memory_limit_bytes (only when a limit is set), go_goroutines,
 // go_processor_limit, go_config_gogc_percent and the histogram
 // go_schedule_duration_seconds. go_goroutines is OpenTelemetry's
-// go.goroutine.count: Handler renames it because Prometheus reserves the
-// _count suffix for histograms and summaries (Registry().Gather() still
-// returns go_goroutine_count). The exposition passes promtool check metrics.
+// go.goroutine.count, renamed go.goroutines by a view of the MeterProvider
+// because Prometheus reserves the _count suffix for histograms and
+// summaries; OTLP carries the same name. The exposition passes promtool
+// check metrics.
 //
 // # Guarantees
 //

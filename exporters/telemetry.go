@@ -7,14 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/otlptranslator"
 	"go.opentelemetry.io/contrib/instrumentation/runtime"
 	"go.opentelemetry.io/otel"
@@ -160,7 +157,7 @@ func (t *Telemetry) setupMetrics(ctx context.Context, cfg *config, otlp signal, 
 	if err != nil {
 		return fmt.Errorf("exporters: Prometheus exporter: %w", err)
 	}
-	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp)}
+	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp), sdkmetric.WithView(goroutinesView)}
 	if otlp.on {
 		exp, err := cfg.metricExporter(ctx, otlp)
 		if err != nil {
@@ -177,7 +174,7 @@ func (t *Telemetry) setupMetrics(ctx context.Context, cfg *config, otlp signal, 
 		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, readerOpts...)))
 	}
 	t.mp = sdkmetric.NewMeterProvider(mpOpts...)
-	t.handler = promhttp.HandlerFor(renamingGatherer{t.reg}, promhttp.HandlerOpts{
+	t.handler = promhttp.HandlerFor(t.reg, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{slog.Default().With("component", "prometheus")},
 		ErrorHandling: promhttp.ContinueOnError,
 	})
@@ -284,36 +281,16 @@ func (t *Telemetry) shutdown(ctx context.Context) error {
 	return errors.Join(append(errs, mpErr, tpErr)...)
 }
 
-// promRenames maps the Prometheus names that promtool check metrics rejects
-// to the names served instead. go.goroutine.count would be
-// go_goroutine_count, which the linter reserves for histograms and
-// summaries; client_golang's Go collector calls it go_goroutines.
-var promRenames = map[string]string{
-	"go_goroutine_count": "go_goroutines",
-}
-
-// renamingGatherer serves the registry's families under the names of
-// promRenames, unless a family of the new name exists already.
-type renamingGatherer struct{ g prometheus.Gatherer }
-
-func (r renamingGatherer) Gather() ([]*dto.MetricFamily, error) {
-	mfs, err := r.g.Gather()
-	names := make(map[string]bool, len(mfs))
-	for _, mf := range mfs {
-		names[mf.GetName()] = true
-	}
-	renamed := false
-	for _, mf := range mfs {
-		if to, ok := promRenames[mf.GetName()]; ok && !names[to] {
-			mf.Name = &to
-			renamed = true
-		}
-	}
-	if renamed {
-		slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-	}
-	return mfs, err
-}
+// goroutinesView renames the runtime metric go.goroutine.count, whose
+// Prometheus name go_goroutine_count promtool check metrics rejects (the
+// _count suffix belongs to histograms and summaries), to go.goroutines:
+// go_goroutines, the name client_golang's Go collector uses. A view applies
+// to every reader, so /metrics and OTLP (and a Collector behind it) carry
+// the same name.
+var goroutinesView = sdkmetric.NewView(
+	sdkmetric.Instrument{Name: "go.goroutine.count"},
+	sdkmetric.Stream{Name: "go.goroutines"},
+)
 
 // promLogger sends promhttp's errors to slog.
 type promLogger struct{ l *slog.Logger }
