@@ -196,7 +196,7 @@ func (m *Map[K, V]) admitStore(key K, value V, noWait bool) error {
 	c, s, h, ep, read, e, ok := m.beginWrite(key)
 	defer s.leave(ep)
 	if ok {
-		if _, ok := c.swapLive(e, ep, value); ok {
+		if _, _, ok := c.trySwap(s, e, ep, value, false); ok {
 			return nil
 		}
 	}

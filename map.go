@@ -336,40 +336,37 @@ func (m *Map[K, V]) beginWrite(key K) (c *core[K, V], s *shard[K, V], h, ep uint
 	return
 }
 
-// swapLive replaces the live version of e without taking the lock. It fails
-// once e is deleted.
-func (c *core[K, V]) swapLive(e *entry[K, V], ep uint64, v V) (prev V, ok bool) {
+// trySwap replaces the version of e without taking the lock: a live one
+// always, and a deleted one if revive is set and e is not expunged (an
+// expunged entry is missing from the dirty table, and only a writer holding
+// the lock may put it back). Reviving is an insert, so TryStore, which must
+// pass admission control first, does not revive. loaded reports whether e
+// was live.
+func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V, revive bool) (prev V, loaded, ok bool) {
 	for {
 		old := e.p.Load()
-		if old.kind() != kindLive {
-			return prev, false
+		kind := old.kind()
+		if kind == kindExpunged || kind == kindTomb && !revive {
+			return prev, false, false
 		}
 		if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
-			return old.v, true
+			if kind == kindLive {
+				return old.v, true, true
+			}
+			c.addCount(s, 1)
+			return prev, false, true
 		}
 	}
 }
 
-// trySwap is swapLive that also revives a deleted entry, unless it is
-// expunged: an expunged entry is missing from the dirty table, and only a
-// writer holding the lock may put it back. loaded reports whether e was live.
-func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V) (prev V, loaded, ok bool) {
-	for {
-		old := e.p.Load()
-		switch old.kind() {
-		case kindExpunged:
-			return prev, false, false
-		case kindLive:
-			if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
-				return old.v, true, true
-			}
-		default:
-			if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
-				c.addCount(s, 1)
-				return prev, false, true
-			}
-		}
+// deleteLive replaces old, the live version of e, by a tombstone and counts
+// the deletion. It fails if e changed meanwhile.
+func (c *core[K, V]) deleteLive(s *shard[K, V], e *entry[K, V], old *node[V], ep uint64) bool {
+	if !e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
+		return false
 	}
+	c.addCount(s, -1)
+	return true
 }
 
 // addCount records a change in the number of live entries of s.
@@ -418,7 +415,7 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 	c, s, h, ep, read, e, ok := m.beginWrite(key)
 	defer s.leave(ep)
 	if ok {
-		if prev, loaded, ok := c.trySwap(s, e, ep, value); ok {
+		if prev, loaded, ok := c.trySwap(s, e, ep, value, true); ok {
 			return prev, loaded
 		}
 	}
@@ -466,8 +463,7 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 			if old.kind() != kindLive {
 				return value, false
 			}
-			if e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
-				c.addCount(s, -1)
+			if c.deleteLive(s, e, old, ep) {
 				return old.v, true
 			}
 		}
@@ -507,8 +503,7 @@ func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op Co
 					return nv, true
 				}
 			case DeleteOp:
-				if e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
-					c.addCount(s, -1)
+				if c.deleteLive(s, e, old, ep) {
 					return actual, false
 				}
 			default:
@@ -604,16 +599,11 @@ func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V
 			if n.kind() != kindLive || n.v != old {
 				return false // an entry of the read table is the key's only entry
 			}
-			var next *node[V]
 			if op == DeleteOp {
-				next = c.deadNode(n, ep, kindTomb)
-			} else {
-				next = c.liveNode(n, ep, new)
-			}
-			if e.p.CompareAndSwap(n, next) {
-				if op == DeleteOp {
-					c.addCount(s, -1)
+				if c.deleteLive(s, e, n, ep) {
+					return true
 				}
+			} else if e.p.CompareAndSwap(n, c.liveNode(n, ep, new)) {
 				return true
 			}
 		}
@@ -738,10 +728,9 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 			if !r.loaded {
 				return r
 			}
-			if !e.p.CompareAndSwap(old, c.deadNode(old, ep, kindTomb)) {
+			if !c.deleteLive(s, e, old, ep) {
 				continue
 			}
-			c.addCount(s, -1)
 			if !inRead {
 				s.dirty.remove(h, c.shardBits, key)
 				s.dirtyLen.Store(int64(s.dirty.len()))
