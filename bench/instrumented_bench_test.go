@@ -17,13 +17,7 @@ func BenchmarkInstrumentedLoad(b *testing.B) {
 	type loader interface{ Load(string) (int, bool) }
 	// One map for all: the same memory layout, so that only the decorator
 	// differs.
-	m := mapx.New[string, int]()
-	for i, k := range warm {
-		m.Store(k, i)
-	}
-	for _, k := range warm {
-		m.Load(k)
-	}
+	m := warmed(mapx.New[string, int]())
 	reader := sdkmetric.NewManualReader()
 	sdk := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer sdk.Shutdown(context.Background())
