@@ -98,7 +98,7 @@ func (c *core[K, V]) scan(ctx context.Context, shardTable func(int) *table[K, V]
 	}
 	scanned := 0
 	for i := range c.shards {
-		for _, e := range shardTable(i).all {
+		for e := range shardTable(i).all {
 			if scanned++; done != nil && scanned%ctxCheckEvery == 0 && cancelled() {
 				return it
 			}

@@ -71,12 +71,13 @@ func (n *node[V]) kind() uint64  { return n.meta & kindMask }
 // that is never updated costs one allocation and a load one pointer less.
 type entry[K comparable, V any] struct {
 	key   K
+	h     uint64 // hash of key
 	p     atomic.Pointer[node[V]]
 	first node[V]
 }
 
-func newEntry[K comparable, V any](key K, e uint64, v V) *entry[K, V] {
-	ne := &entry[K, V]{key: key, first: node[V]{v: v, meta: e << kindBits}}
+func newEntry[K comparable, V any](key K, h, e uint64, v V) *entry[K, V] {
+	ne := &entry[K, V]{key: key, h: h, first: node[V]{v: v, meta: e << kindBits}}
 	ne.p.Store(&ne.first)
 	return ne
 }
@@ -216,10 +217,11 @@ func (c *core[K, V]) hashOf(key K) uint64 {
 	} else {
 		h = maphash.Comparable(c.seed, key)
 	}
-	// Fibonacci hashing spreads a weak user hash over all the bits; the
-	// values 0 and 1 mark empty and deleted slots in a table.
-	return max(h*0x9E3779B97F4A7C15, 2)
+	// Fibonacci hashing spreads a weak user hash over the high bits.
+	return h * hashMul
 }
+
+const hashMul = 0x9E3779B97F4A7C15
 
 func (c *core[K, V]) shardOf(h uint64) *shard[K, V] {
 	return &c.shards[h>>c.shift]
@@ -379,23 +381,54 @@ func (c *core[K, V]) addCount(s *shard[K, V], d int64) {
 
 // Load returns the value stored for key, or the zero value and false.
 func (m *Map[K, V]) Load(key K) (value V, ok bool) {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	read := s.read.Load()
-	e, found := c.find(&read.t, h, key)
-	if !found && read.amended {
-		s.mu.Lock()
-		if r := s.read.Load(); r != read { // promoted meanwhile
-			read = r
-			e, found = c.find(&read.t, h, key)
+	c, s, h, read, e := m.locate(key)
+	if e == nil {
+		if !read.amended {
+			return value, false
 		}
-		if !found && read.amended {
-			e, found = c.find(s.dirty, h, key)
-			s.missLocked()
-		}
-		s.mu.Unlock()
+		return m.loadSlow(c, s, h, key, read)
 	}
+	if n := e.p.Load(); n.kind() == kindLive {
+		return n.v, true
+	}
+	return value, false
+}
+
+// locate hashes key, picks its shard and looks it up in the shard's read
+// table. Every operation starts here, so it is written out by hand: the
+// compiler inlines little into generic code, and each call would cost as much
+// as the probe.
+func (m *Map[K, V]) locate(key K) (c *core[K, V], s *shard[K, V], h uint64, read *readOnly[K, V], e *entry[K, V]) {
+	c = m.c.Load()
+	if c == nil {
+		c = m.initSlow()
+	}
+	if c.hash == nil {
+		h = maphash.Comparable(c.seed, key)
+	} else {
+		h = c.hash(key)
+	}
+	h *= hashMul
+	s = &c.shards[h>>c.shift]
+	read = s.read.Load()
+	e = read.t.lookup(h, c.shardBits, key)
+	return
+}
+
+// loadSlow is Load for a key missing from the read table of its shard s
+// while the dirty table holds keys the read table lacks.
+func (m *Map[K, V]) loadSlow(c *core[K, V], s *shard[K, V], h uint64, key K, read *readOnly[K, V]) (value V, ok bool) {
+	s.mu.Lock()
+	e, found := (*entry[K, V])(nil), false
+	if r := s.read.Load(); r != read { // promoted meanwhile
+		read = r
+		e, found = c.find(&read.t, h, key)
+	}
+	if !found && read.amended {
+		e, found = c.find(s.dirty, h, key)
+		s.missLocked()
+	}
+	s.mu.Unlock()
 	if !found {
 		return value, false
 	}
@@ -528,7 +561,7 @@ func (m *Map[K, V]) Clear() {
 		// Entries left out of the new tables are marked expunged, so that
 		// no lock-free writer revives one of them.
 		clearEntries := func(t *table[K, V]) {
-			for _, e := range t.all {
+			for e := range t.all {
 				for {
 					old := e.p.Load()
 					if old.kind() == kindExpunged {
@@ -703,11 +736,11 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 					c.dirtyLocked(s)
 					s.read.Store(&readOnly[K, V]{t: read.t, amended: true})
 				}
-				s.dirty.insert(h, c.shardBits, newEntry(key, ep, nv))
+				s.dirty.insert(newEntry(key, h, ep, nv), c.shardBits)
 				s.dirtyLen.Store(int64(s.dirty.len()))
 			case old.kind() == kindExpunged: // only changed under the lock
 				e.p.Store(c.liveNode(old, ep, nv))
-				s.dirty.insert(h, c.shardBits, e)
+				s.dirty.insert(e, c.shardBits)
 				s.dirtyLen.Store(int64(s.dirty.len()))
 			default: // a tombstone, in the dirty table if there is one; lock-free writers may revive it too
 				if !e.p.CompareAndSwap(old, c.liveNode(old, ep, nv)) {
@@ -757,9 +790,9 @@ func (c *core[K, V]) dirtyLocked(s *shard[K, V]) {
 		s.dirty = read.t.clone()
 	} else {
 		s.dirty = newTable[K, V](read.t.len() - dead)
-		for h, e := range read.t.all {
+		for e := range read.t.all {
 			if !c.expungeLocked(e) {
-				s.dirty.insert(h, c.shardBits, e)
+				s.dirty.insert(e, c.shardBits)
 			}
 		}
 	}

@@ -6,107 +6,153 @@ import "math/bits"
 // the same hash that picks the shard, so a key is hashed once per operation.
 // A shard's dirty table is changed under the shard lock; once promoted to be
 // the read table it is never changed again, so loads read it without a lock.
+//
+// Slots come in groups of seven that fill one cache line, with a control
+// byte per slot: 0 for empty, 1 for deleted, otherwise a tag of 8 bits from
+// the entry's hash. A lookup compares the tags of a whole group at once and
+// looks at an entry only when its tag matches, so it touches one line of the
+// table and, most of the time, one entry; its branches depend on whether the
+// key is there, not on where in the group it is.
 type table[K comparable, V any] struct {
-	slots []slot[K, V]
-	shift uint8 // 64 - log2(len(slots))
-	live  int   // slots holding an entry
-	used  int   // live slots and deleted markers
+	groups []group[K, V]
+	shift  uint8 // 64 - log2(len(groups))
+	live   int   // slots holding an entry
+	used   int   // live slots and deleted markers
 }
 
-// slot is empty (e == nil, h == 0), a deleted marker (e == nil, h == 1) or
-// holds an entry with hash h.
-type slot[K comparable, V any] struct {
-	h uint64
-	e *entry[K, V]
+type group[K comparable, V any] struct {
+	ctrl uint64 // control byte i describes e[i]; the last byte is unused
+	e    [groupSlots]*entry[K, V]
 }
 
-const minTableSize = 8
+const (
+	groupSlots = 7
+	ctrlEmpty  = 0
+	ctrlDel    = 1
+	lsbs       = 0x0101010101010101
+	msbs       = 0x0080808080808080 // the high bit of each slot's byte
+)
 
+// tagOf is the control byte of a slot holding an entry with hash h. It
+// comes from bits that neither pick the shard nor, in any table of
+// reasonable size, the group.
+func tagOf(h uint64) uint8 { return max(uint8(h>>16), 2) }
+
+// matches returns the slots of g whose control byte is b, as the high bit of
+// their byte. A slot above a match may show up as a false match; callers
+// check the entry, or use only the lowest match, which is always right.
+func (g *group[K, V]) matches(b uint8) uint64 {
+	x := g.ctrl ^ (lsbs * uint64(b))
+	return (x - lsbs) &^ x & msbs
+}
+
+// free returns the slots of g that are empty or deleted, as matches does.
+func (g *group[K, V]) free() uint64 {
+	x := g.ctrl &^ lsbs // 0 and 1 become 0; tags stay non-zero
+	return (x - lsbs) &^ x & msbs
+}
+
+func slotOf(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
+
+// newTable returns a table that holds capacity entries without growing.
 func newTable[K comparable, V any](capacity int) *table[K, V] {
-	size := minTableSize
-	for size*3 < capacity*4 { // at most 3/4 full
-		size *= 2
+	n := 1
+	for n*groupSlots*7 < capacity*8 { // at most 7/8 full
+		n *= 2
 	}
-	return &table[K, V]{slots: make([]slot[K, V], size), shift: uint8(64 - bits.TrailingZeros(uint(size)))}
+	return &table[K, V]{groups: make([]group[K, V], n), shift: uint8(64 - bits.TrailingZeros(uint(n)))}
 }
 
-// index is where the probe for h starts. The shard bits (the top ones) are
-// shifted out first: within a shard they are all the same.
+// index is the group where the probe for h starts. The shard bits (the top
+// ones) are shifted out first: within a shard they are all the same.
 func (t *table[K, V]) index(h uint64, shardBits uint8) uint64 {
 	return (h << shardBits) >> t.shift
 }
 
 // lookup returns the entry for key, or nil. A nil table is empty.
 func (t *table[K, V]) lookup(h uint64, shardBits uint8, key K) *entry[K, V] {
-	if t == nil || len(t.slots) == 0 {
+	if t == nil || len(t.groups) == 0 {
 		return nil
 	}
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.groups) - 1)
+	tag := tagOf(h)
 	for i := t.index(h, shardBits); ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.e == nil {
-			if s.h == 0 {
-				return nil
+		g := &t.groups[i&mask]
+		for m := g.matches(tag); m != 0; m &= m - 1 {
+			if e := g.e[slotOf(m)]; e != nil && e.h == h && e.key == key {
+				return e
 			}
-		} else if s.h == h && s.e.key == key {
-			return s.e
+		}
+		if g.matches(ctrlEmpty) != 0 {
+			return nil
 		}
 	}
 }
 
 // insert adds e, whose key the table must not hold.
-func (t *table[K, V]) insert(h uint64, shardBits uint8, e *entry[K, V]) {
-	if (t.used+1)*4 > len(t.slots)*3 {
+func (t *table[K, V]) insert(e *entry[K, V], shardBits uint8) {
+	if (t.used+1)*8 > len(t.groups)*groupSlots*7 {
 		t.rehash(shardBits)
 	}
-	mask := uint64(len(t.slots) - 1)
-	i := t.index(h, shardBits)
-	for t.slots[i].e != nil {
+	mask := uint64(len(t.groups) - 1)
+	i := t.index(e.h, shardBits)
+	for t.groups[i].free() == 0 {
 		i = (i + 1) & mask
 	}
-	if t.slots[i].h == 0 {
+	g := &t.groups[i]
+	j := slotOf(g.free())
+	if g.ctrl>>(8*j)&0xff == ctrlEmpty {
 		t.used++
 	}
-	t.slots[i] = slot[K, V]{h: h, e: e}
+	g.ctrl = g.ctrl&^(0xff<<(8*j)) | uint64(tagOf(e.h))<<(8*j)
+	g.e[j] = e
 	t.live++
 }
 
-// remove deletes the entry for key, if any.
+// remove deletes the entry for key, if any. A slot in a group with an empty
+// slot becomes empty again: no probe goes on past such a group.
 func (t *table[K, V]) remove(h uint64, shardBits uint8, key K) {
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.groups) - 1)
+	tag := tagOf(h)
 	for i := t.index(h, shardBits); ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.e == nil {
-			if s.h == 0 {
+		g := &t.groups[i]
+		for m := g.matches(tag); m != 0; m &= m - 1 {
+			j := slotOf(m)
+			if e := g.e[j]; e != nil && e.h == h && e.key == key {
+				mark := uint64(ctrlDel)
+				if g.matches(ctrlEmpty) != 0 {
+					mark = ctrlEmpty
+					t.used--
+				}
+				g.ctrl = g.ctrl&^(0xff<<(8*j)) | mark<<(8*j)
+				g.e[j] = nil
+				t.live--
 				return
 			}
-		} else if s.h == h && s.e.key == key {
-			*s = slot[K, V]{h: 1}
-			t.live--
+		}
+		if g.matches(ctrlEmpty) != 0 {
 			return
 		}
 	}
 }
 
-// rehash rebuilds the table without deleted markers, twice as large as its
-// live entries need.
+// rehash rebuilds the table without deleted markers, about twice as large as
+// its live entries need.
 func (t *table[K, V]) rehash(shardBits uint8) {
-	nt := newTable[K, V](2 * (t.live + 1))
-	for _, s := range t.slots {
-		if s.e != nil {
-			nt.insert(s.h, shardBits, s.e)
-		}
+	nt := newTable[K, V](t.live + t.live/2 + 1)
+	for e := range t.all {
+		nt.insert(e, shardBits)
 	}
 	*t = *nt
 }
 
 // clone returns a copy of t (an empty table if t is nil).
 func (t *table[K, V]) clone() *table[K, V] {
-	if t == nil || len(t.slots) == 0 {
+	if t == nil || len(t.groups) == 0 {
 		return newTable[K, V](0)
 	}
 	c := *t
-	c.slots = append([]slot[K, V](nil), t.slots...)
+	c.groups = append([]group[K, V](nil), t.groups...)
 	return &c
 }
 
@@ -117,14 +163,17 @@ func (t *table[K, V]) len() int {
 	return t.live
 }
 
-// all yields the table's slots that hold an entry.
-func (t *table[K, V]) all(yield func(h uint64, e *entry[K, V]) bool) {
+// all yields the entries of the table.
+func (t *table[K, V]) all(yield func(e *entry[K, V]) bool) {
 	if t == nil {
 		return
 	}
-	for _, s := range t.slots {
-		if s.e != nil && !yield(s.h, s.e) {
-			return
+	for i := range t.groups {
+		g := &t.groups[i]
+		for _, e := range g.e {
+			if e != nil && !yield(e) {
+				return
+			}
 		}
 	}
 }
