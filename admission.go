@@ -193,8 +193,8 @@ func (m *Map[K, V]) StoreWait(ctx context.Context, key K, value V) (err error) {
 }
 
 func (m *Map[K, V]) admitStore(key K, value V, noWait bool) error {
-	c, s, h, ep, read, e, ok := m.beginWrite(key)
-	defer s.leave(ep)
+	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
+	defer g.leave()
 	if ok {
 		if _, _, ok := c.trySwap(s, e, ep, value, false); ok {
 			return nil

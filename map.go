@@ -3,9 +3,11 @@ package mapx
 import (
 	"fmt"
 	"hash/maphash"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Map is a concurrent map from K to V, safe for use by many goroutines
@@ -101,9 +103,7 @@ type shard[K comparable, V any] struct {
 	dirtyLen   atomic.Int64
 	readMisses atomic.Int64
 	promotions atomic.Int64
-	// gate counts the writers in flight; a snapshot sets gateClosed to hold
-	// new writers back while it waits for those in flight to finish.
-	gate atomic.Int64
+	_          [8]byte
 	// The writer fields fill the second cache line exactly (TestShardLayout).
 }
 
@@ -116,6 +116,8 @@ type core[K comparable, V any] struct {
 	shardBits uint8 // log2(len(shards))
 	seed      maphash.Seed
 	hash      func(K) uint64 // nil: maphash.Comparable
+	gates     []gate         // writers in flight, by stripe of goroutines
+	gateShift uint8          // 64 - log2(len(gates))
 
 	tomb     *node[V] // shared tombstone with no history
 	expunged *node[V] // shared expunged marker with no history
@@ -168,6 +170,9 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 	for n>>c.shardBits > 1 {
 		c.shardBits++
 	}
+	ng := ceilPow2(8 * runtime.GOMAXPROCS(0))
+	c.gates = make([]gate, ng)
+	c.gateShift = uint8(64 - bits.TrailingZeros(uint(ng)))
 	c.shift = 64 - c.shardBits
 	if cfg.hasher != nil {
 		h, ok := cfg.hasher.(func(K) uint64)
@@ -243,22 +248,38 @@ func (c *core[K, V]) find(t *table[K, V], h uint64, key K) (*entry[K, V], bool) 
 
 const gateClosed = 1 << 62
 
-// enter registers a writer on s and returns the epoch its writes carry. While
-// a snapshot is being taken the gates are closed and enter waits: the
-// snapshot's cut is the instant when no writer is in flight on any shard.
-func (c *core[K, V]) enter(s *shard[K, V]) uint64 {
+// gate counts the writers in flight in one stripe of goroutines; a snapshot
+// sets gateClosed to hold new writers back while it waits for those in flight
+// to finish. Each stripe has its own cache lines, so writers on different
+// processors do not pass a line back and forth.
+type gate struct {
+	n atomic.Int64
+	_ [2*cacheLine - 8]byte // two lines: the adjacent-line prefetcher pairs them
+}
+
+// enter registers a writer and returns its gate, which it must leave, and the
+// epoch its writes carry. While a snapshot is being taken the gates are
+// closed and enter waits: the snapshot's cut is the instant when no writer is
+// in flight.
+//
+// The stripe comes from the address of the caller's stack, which differs
+// between goroutines and stays the same for one goroutine at one call site:
+// a cheap stand-in for the processor the goroutine runs on.
+func (c *core[K, V]) enter() (*gate, uint64) {
+	var local byte
+	g := &c.gates[(uint64(uintptr(unsafe.Pointer(&local))>>10)*hashMul)>>c.gateShift]
 	for {
-		if s.gate.Add(1)&gateClosed == 0 {
-			return c.epoch.Load()
+		if g.n.Add(1)&gateClosed == 0 {
+			return g, c.epoch.Load()
 		}
-		s.gate.Add(-1)
-		for s.gate.Load()&gateClosed != 0 {
+		g.n.Add(-1)
+		for g.n.Load()&gateClosed != 0 {
 			runtime.Gosched()
 		}
 	}
 }
 
-func (s *shard[K, V]) leave(uint64) { s.gate.Add(-1) }
+func (g *gate) leave() { g.n.Add(-1) }
 
 // history returns the chain of older versions that a version written at
 // epoch e must link to: for each open snapshot, the version it sees, and
@@ -328,11 +349,11 @@ func (c *core[K, V]) deadNode(old *node[V], e uint64, kind uint64) *node[V] {
 // beginWrite starts a write of key: it finds the key's shard, enters it as
 // a writer (the caller must leave it) and looks the key up in the read
 // table.
-func (m *Map[K, V]) beginWrite(key K) (c *core[K, V], s *shard[K, V], h, ep uint64, read *readOnly[K, V], e *entry[K, V], found bool) {
+func (m *Map[K, V]) beginWrite(key K) (c *core[K, V], s *shard[K, V], h uint64, g *gate, ep uint64, read *readOnly[K, V], e *entry[K, V], found bool) {
 	c = m.core()
 	h = c.hashOf(key)
 	s = c.shardOf(h)
-	ep = c.enter(s)
+	g, ep = c.enter()
 	read = s.read.Load()
 	e, found = c.find(&read.t, h, key)
 	return
@@ -445,8 +466,8 @@ func (m *Map[K, V]) Store(key K, value V) {
 
 // Swap stores value for key and returns the previous value, if any.
 func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
-	c, s, h, ep, read, e, ok := m.beginWrite(key)
-	defer s.leave(ep)
+	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
+	defer g.leave()
 	if ok {
 		if prev, loaded, ok := c.trySwap(s, e, ep, value, true); ok {
 			return prev, loaded
@@ -469,8 +490,8 @@ func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 			return n.v, true
 		}
 	}
-	ep := c.enter(s)
-	defer s.leave(ep)
+	g, ep := c.enter()
+	defer g.leave()
 	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{op: UpdateOp, value: value, onlyIfAbsent: true, miss: true})
 	if r.loaded {
 		return r.old, true
@@ -488,8 +509,8 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 	if !ok && !read.amended {
 		return value, false
 	}
-	ep := c.enter(s)
-	defer s.leave(ep)
+	g, ep := c.enter()
+	defer g.leave()
 	if ok {
 		for {
 			old := e.p.Load()
@@ -519,8 +540,8 @@ func (m *Map[K, V]) Delete(key K) {
 // the same time; only the last call takes effect. f must not call methods of
 // this map.
 func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
-	c, s, h, ep, read, e, found := m.beginWrite(key)
-	defer s.leave(ep)
+	c, s, h, g, ep, read, e, found := m.beginWrite(key)
+	defer g.leave()
 	if found {
 		for {
 			old := e.p.Load()
@@ -554,7 +575,7 @@ func (m *Map[K, V]) Clear() {
 	c := m.core()
 	for i := range c.shards {
 		s := &c.shards[i]
-		ep := c.enter(s)
+		g, ep := c.enter()
 		s.mu.Lock()
 		removed := int64(0)
 		read := s.read.Load()
@@ -592,7 +613,7 @@ func (m *Map[K, V]) Clear() {
 		s.dirtyLen.Store(0)
 		c.addCount(s, -removed)
 		s.mu.Unlock()
-		s.leave(ep)
+		g.leave()
 	}
 }
 
@@ -624,8 +645,8 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool
 // compareAnd applies op (UpdateOp with new, or DeleteOp) to key if its value
 // is old, and reports whether it did.
 func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V) bool {
-	c, s, h, ep, read, e, ok := m.beginWrite(key)
-	defer s.leave(ep)
+	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
+	defer g.leave()
 	if ok {
 		for {
 			n := e.p.Load()

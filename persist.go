@@ -235,13 +235,13 @@ func (c *core[K, V]) storeAll(pairs []Pair[K, V]) {
 			continue
 		}
 		s := &c.shards[si]
-		ep := c.enter(s)
+		g, ep := c.enter()
 		s.mu.Lock()
 		for _, i := range idx {
 			c.mutateHeld(s, hashes[i], pairs[i].Key, ep, nil, mutation[V]{op: UpdateOp, value: pairs[i].Value})
 		}
 		s.mu.Unlock()
-		s.leave(ep)
+		g.leave()
 	}
 }
 

@@ -42,15 +42,15 @@ func (m *Map[K, V]) Snapshot() *Snapshot[K, V] {
 	c := m.core()
 	c.snapMu.Lock()
 	defer c.snapMu.Unlock()
-	for i := range c.shards {
-		c.shards[i].gate.Or(gateClosed)
+	for i := range c.gates {
+		c.gates[i].n.Or(gateClosed)
 	}
-	for i := range c.shards {
-		for c.shards[i].gate.Load() != gateClosed {
+	for i := range c.gates {
+		for c.gates[i].n.Load() != gateClosed {
 			runtime.Gosched() // a writer is still in flight
 		}
 	}
-	// No write is in flight on any shard: this is the snapshot's instant.
+	// No write is in flight: this is the snapshot's instant.
 	epoch := c.epoch.Load()
 	c.open[epoch]++
 	c.nOpen.Add(1)
@@ -66,8 +66,8 @@ func (m *Map[K, V]) Snapshot() *Snapshot[K, V] {
 		reads[i] = &s.read.Load().t
 		s.mu.Unlock()
 	}
-	for i := range c.shards {
-		c.shards[i].gate.And(^gateClosed)
+	for i := range c.gates {
+		c.gates[i].n.And(^gateClosed)
 	}
 	st := &snapState[K, V]{c: c, epoch: epoch}
 	snap := &Snapshot[K, V]{c: c, st: st, reads: reads, epoch: epoch, obs: c.loadObserver()}
