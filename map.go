@@ -346,17 +346,14 @@ func (c *core[K, V]) deadNode(old *node[V], e uint64, kind uint64) *node[V] {
 	return n
 }
 
-// beginWrite starts a write of key: it finds the key's shard, enters it as
-// a writer (the caller must leave it) and looks the key up in the read
-// table.
+// beginWrite starts a write of key: it looks the key up in its shard's read
+// table and enters as a writer (the caller must leave the gate). The read
+// table may be promoted meanwhile; an entry found in it stays the key's entry
+// unless it is expunged, which lock-free writers check.
 func (m *Map[K, V]) beginWrite(key K) (c *core[K, V], s *shard[K, V], h uint64, g *gate, ep uint64, read *readOnly[K, V], e *entry[K, V], found bool) {
-	c = m.core()
-	h = c.hashOf(key)
-	s = c.shardOf(h)
+	c, s, h, read, e = m.locate(key)
 	g, ep = c.enter()
-	read = s.read.Load()
-	e, found = c.find(&read.t, h, key)
-	return
+	return c, s, h, g, ep, read, e, e != nil
 }
 
 // trySwap replaces the version of e without taking the lock: a live one
@@ -432,8 +429,23 @@ func (m *Map[K, V]) locate(key K) (c *core[K, V], s *shard[K, V], h uint64, read
 	h *= hashMul
 	s = &c.shards[h>>c.shift]
 	read = s.read.Load()
-	e = read.t.lookup(h, c.shardBits, key)
-	return
+	t := &read.t
+	if len(t.groups) == 0 {
+		return
+	}
+	mask := uint64(len(t.groups) - 1)
+	tag := tagOf(h)
+	for i := (h << (c.shardBits & 63)) >> (t.shift & 63); ; i = (i + 1) & mask {
+		g := &t.groups[i&mask]
+		for m := g.matches(tag); m != 0; m &= m - 1 {
+			if x := g.e[slotOf(m)]; x != nil && x.h == h && x.key == key {
+				return c, s, h, read, x
+			}
+		}
+		if g.matches(ctrlEmpty) != 0 {
+			return
+		}
+	}
 }
 
 // loadSlow is Load for a key missing from the read table of its shard s
@@ -480,11 +492,8 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 // LoadOrStore returns the existing value for key if present. Otherwise it
 // stores value and returns it. loaded is true if the value was loaded.
 func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	read := s.read.Load()
-	e, ok := c.find(&read.t, h, key)
+	c, s, h, read, e := m.locate(key)
+	ok := e != nil
 	if ok {
 		if n := e.p.Load(); n.kind() == kindLive {
 			return n.v, true
@@ -501,11 +510,8 @@ func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 
 // LoadAndDelete deletes key and returns its previous value, if any.
 func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	read := s.read.Load()
-	e, ok := c.find(&read.t, h, key)
+	c, s, h, read, e := m.locate(key)
+	ok := e != nil
 	if !ok && !read.amended {
 		return value, false
 	}
