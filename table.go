@@ -57,7 +57,7 @@ func slotOf(m uint64) int { return bits.TrailingZeros64(m) >> 3 }
 // newTable returns a table that holds capacity entries without growing.
 func newTable[K comparable, V any](capacity int) *table[K, V] {
 	n := 1
-	for n*groupSlots*7 < capacity*8 { // at most 7/8 full
+	for n*groupSlots*3 < capacity*4 { // at most 3/4 full
 		n *= 2
 	}
 	return &table[K, V]{groups: make([]group[K, V], n), shift: uint8(64 - bits.TrailingZeros(uint(n)))}
@@ -91,7 +91,7 @@ func (t *table[K, V]) lookup(h uint64, shardBits uint8, key K) *entry[K, V] {
 
 // insert adds e, whose key the table must not hold.
 func (t *table[K, V]) insert(e *entry[K, V], shardBits uint8) {
-	if (t.used+1)*8 > len(t.groups)*groupSlots*7 {
+	if (t.used+1)*4 > len(t.groups)*groupSlots*3 {
 		t.rehash(shardBits)
 	}
 	mask := uint64(len(t.groups) - 1)
