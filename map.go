@@ -399,17 +399,46 @@ func (c *core[K, V]) addCount(s *shard[K, V], d int64) {
 
 // Load returns the value stored for key, or the zero value and false.
 func (m *Map[K, V]) Load(key K) (value V, ok bool) {
-	c, s, h, read, e := m.locate(key)
-	if e == nil {
-		if !read.amended {
-			return value, false
+	// locate written out once more: Load is the hottest path, and without the
+	// call and its five results it runs in fewer instructions, so the
+	// processor overlaps more of the cache misses of consecutive loads.
+	c := m.c.Load()
+	if c == nil {
+		c = m.initSlow()
+	}
+	var h uint64
+	if c.hash == nil {
+		h = maphash.Comparable(c.seed, key)
+	} else {
+		h = c.hash(key)
+	}
+	h *= hashMul
+	s := &c.shards[h>>c.shift]
+	read := s.read.Load()
+	t := &read.t
+	if len(t.groups) != 0 {
+		mask := uint64(len(t.groups) - 1)
+		tag := tagOf(h)
+	probe:
+		for i := (h << (c.shardBits & 63)) >> (t.shift & 63); ; i = (i + 1) & mask {
+			g := &t.groups[i&mask]
+			for m := g.matches(tag); m != 0; m &= m - 1 {
+				if e := g.e[slotOf(m)]; e != nil && e.h == h && e.key == key {
+					if n := e.p.Load(); n.kind() == kindLive {
+						return n.v, true
+					}
+					return value, false
+				}
+			}
+			if g.matches(ctrlEmpty) != 0 {
+				break probe
+			}
 		}
-		return m.loadSlow(c, s, h, key, read)
 	}
-	if n := e.p.Load(); n.kind() == kindLive {
-		return n.v, true
+	if !read.amended {
+		return value, false
 	}
-	return value, false
+	return m.loadSlow(c, s, h, key, read)
 }
 
 // locate hashes key, picks its shard and looks it up in the shard's read
