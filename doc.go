@@ -11,19 +11,23 @@
 // A Map is split into shards chosen by a hash of the key (hash/maphash with a
 // per-map random seed, or the function given to [WithHasher]; either way keys
 // are compared with Go's ==). Each shard is a read/dirty map, the design of
-// the original sync.Map: an immutable read-only Go map loaded atomically, and
-// a mutex-guarded dirty map that also holds keys added since the read map was
-// made. A load that finds its key in the read map takes no lock; one that must
+// the original sync.Map: an immutable read-only table loaded atomically, and
+// a mutex-guarded dirty table that also holds keys added since the read table
+// was made. A load that finds its key in the read map takes no lock; one that must
 // consult the dirty map counts a read miss, and once a shard's misses reach the
 // size of its dirty map, the dirty map is promoted to be the new read map.
 // Updates and deletes of keys in the read map are lock-free compare-and-swaps,
 // and so is storing a key again soon after its deletion; inserting a new key
 // takes the shard's lock. The tables are open-addressing tables of our own,
 // indexed by the hash that picks the shard, so each operation hashes its key
-// once.
+// once; their slots come in groups of seven that fill a cache line, with a
+// control byte per slot, so that a lookup compares a whole group's tags at
+// once and usually touches one line of the table and one entry.
 //
-// Each value is an immutable version stamped with a snapshot epoch. Taking a
-// snapshot closes a gate on every shard, waits for the writes in flight to
+// Each value is an immutable version stamped with a snapshot epoch. Writers
+// count themselves in and out of gates striped by goroutine (each stripe on
+// its own cache lines, so that writers on different processors do not share
+// one). Taking a snapshot closes every gate, waits for the writes in flight to
 // finish, advances the epoch, keeps each shard's read map and reopens the
 // gates; that instant with no write in flight is the snapshot's linearization
 // point. A write made afterwards links the versions that open snapshots still
