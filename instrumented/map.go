@@ -53,7 +53,7 @@ func (w *Map[K, V]) Close() error {
 func (w *Map[K, V]) Load(key K) (value V, ok bool) {
 	start := w.t.start()
 	value, ok = w.m.Load(key)
-	w.t.done(hitOrMiss(cLoadHit, ok), cLoadHit, start)
+	w.t.done(start, hitOrMiss(cLoadHit, ok), cLoadHit)
 	return value, ok
 }
 
@@ -61,14 +61,14 @@ func (w *Map[K, V]) Load(key K) (value V, ok bool) {
 func (w *Map[K, V]) Store(key K, value V) {
 	start := w.t.start()
 	w.m.Store(key, value)
-	w.t.done(cStore, cStore, start)
+	w.t.done(start, cStore, cStore)
 }
 
 // LoadOrStore is [mapx.Map.LoadOrStore]; a hit is a load.
 func (w *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 	start := w.t.start()
 	actual, loaded = w.m.LoadOrStore(key, value)
-	w.t.done(hitOrMiss(cLoadOrStoreHit, loaded), cLoadOrStoreHit, start)
+	w.t.done(start, hitOrMiss(cLoadOrStoreHit, loaded), cLoadOrStoreHit)
 	return actual, loaded
 }
 
@@ -76,7 +76,7 @@ func (w *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 func (w *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 	start := w.t.start()
 	value, loaded = w.m.LoadAndDelete(key)
-	w.t.done(hitOrMiss(cLoadAndDeleteHit, loaded), cLoadAndDeleteHit, start)
+	w.t.done(start, hitOrMiss(cLoadAndDeleteHit, loaded), cLoadAndDeleteHit)
 	return value, loaded
 }
 
@@ -84,14 +84,14 @@ func (w *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 func (w *Map[K, V]) Delete(key K) {
 	start := w.t.start()
 	w.m.Delete(key)
-	w.t.done(cDelete, cDelete, start)
+	w.t.done(start, cDelete, cDelete)
 }
 
 // Swap is [mapx.Map.Swap]; a hit means a previous value was loaded.
 func (w *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 	start := w.t.start()
 	previous, loaded = w.m.Swap(key, value)
-	w.t.done(hitOrMiss(cSwapHit, loaded), cSwapHit, start)
+	w.t.done(start, hitOrMiss(cSwapHit, loaded), cSwapHit)
 	return previous, loaded
 }
 
@@ -99,7 +99,7 @@ func (w *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 func (w *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op mapx.ComputeOp)) (actual V, ok bool) {
 	start := w.t.start()
 	actual, ok = w.m.Compute(key, f)
-	w.t.done(cCompute, cCompute, start)
+	w.t.done(start, cCompute, cCompute)
 	return actual, ok
 }
 
@@ -107,7 +107,7 @@ func (w *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ma
 func (w *Map[K, V]) TryStore(key K, value V) error {
 	start := w.t.start()
 	err := w.m.TryStore(key, value)
-	w.t.done(rejectedOr(cTryStoreOK, err), cTryStoreOK, start)
+	w.t.done(start, rejectedOr(cTryStoreOK, err), cTryStoreOK)
 	return err
 }
 

@@ -47,7 +47,7 @@ func (w *SyncMap) entries(d int64) { w.t.counts.add(cEntryDelta, d) }
 func (w *SyncMap) Load(key any) (value any, ok bool) {
 	start := w.t.start()
 	value, ok = w.m.Load(key)
-	w.t.done(hitOrMiss(cLoadHit, ok), cLoadHit, start)
+	w.t.done(start, hitOrMiss(cLoadHit, ok), cLoadHit)
 	return value, ok
 }
 
@@ -57,7 +57,7 @@ func (w *SyncMap) Store(key, value any) {
 	if _, loaded := w.m.Swap(key, value); !loaded {
 		w.entries(1)
 	}
-	w.t.done(cStore, cStore, start)
+	w.t.done(start, cStore, cStore)
 }
 
 // LoadOrStore is [sync.Map.LoadOrStore].
@@ -67,7 +67,7 @@ func (w *SyncMap) LoadOrStore(key, value any) (actual any, loaded bool) {
 	if !loaded {
 		w.entries(1)
 	}
-	w.t.done(hitOrMiss(cLoadOrStoreHit, loaded), cLoadOrStoreHit, start)
+	w.t.done(start, hitOrMiss(cLoadOrStoreHit, loaded), cLoadOrStoreHit)
 	return actual, loaded
 }
 
@@ -78,7 +78,7 @@ func (w *SyncMap) LoadAndDelete(key any) (value any, loaded bool) {
 	if loaded {
 		w.entries(-1)
 	}
-	w.t.done(hitOrMiss(cLoadAndDeleteHit, loaded), cLoadAndDeleteHit, start)
+	w.t.done(start, hitOrMiss(cLoadAndDeleteHit, loaded), cLoadAndDeleteHit)
 	return value, loaded
 }
 
@@ -88,7 +88,7 @@ func (w *SyncMap) Delete(key any) {
 	if _, loaded := w.m.LoadAndDelete(key); loaded {
 		w.entries(-1)
 	}
-	w.t.done(cDelete, cDelete, start)
+	w.t.done(start, cDelete, cDelete)
 }
 
 // Swap is [sync.Map.Swap].
@@ -98,7 +98,7 @@ func (w *SyncMap) Swap(key, value any) (previous any, loaded bool) {
 	if !loaded {
 		w.entries(1)
 	}
-	w.t.done(hitOrMiss(cSwapHit, loaded), cSwapHit, start)
+	w.t.done(start, hitOrMiss(cSwapHit, loaded), cSwapHit)
 	return previous, loaded
 }
 

@@ -225,26 +225,28 @@ const (
 // for the duration sampler every sampleMask+1 operations of a kind.
 func (t *telemetry) count(i counter) {
 	if t.state.Load()&stCounting != 0 {
-		t.tally(i)
+		t.tally(opCounted, i, 0)
 	}
 }
 
-// tally counts one operation on the current P's stripe. It is one call with
-// no frame to spill: the fewer instructions a wrapped operation adds, the
-// more of the map's cache misses the processor overlaps.
-func (t *telemetry) tally(i counter) {
+// tally counts one operation, begun as o, on the current P's stripe, and
+// records its duration under the operation of timed if it was timed. It is
+// the one call a counted operation adds: the fewer instructions a wrapped
+// operation adds, the more of the map's cache misses the processor overlaps.
+func (t *telemetry) tally(o op, i, timed counter) {
 	c := t.counts
-	p := procPin()
-	if p < len(c.stripes) {
-		n := increment(&c.stripes[p].n[i], 1)
+	var n int64
+	if p := procPin(); p < len(c.stripes) {
+		n = increment(&c.stripes[p].n[i], 1)
 		procUnpin()
-		if n&t.sampleMask == 0 && t.sampleMask >= 0 {
-			t.state.Or(stSampleNext)
-		}
-		return
+	} else {
+		procUnpin()
+		n = c.addOverflow(i, 1)
 	}
-	procUnpin()
-	t.sampleEvery(c.addOverflow(i, 1))
+	t.sampleEvery(n)
+	if o > 0 {
+		t.record(o, timed)
+	}
 }
 
 // sampleEvery flags the next operation for timing when a counter reaches a
@@ -258,37 +260,46 @@ func (t *telemetry) sampleEvery(n int64) {
 // clockBase makes monotonic nanosecond timestamps that fit in an int64.
 var clockBase = time.Now()
 
-// start returns a timestamp if this operation is to be timed, else 0
-// (without reading the clock). It and done inline into the operations, so
-// that an operation that is neither counted nor timed costs two loads.
-func (t *telemetry) start() int64 {
-	if t.state.Load()&stSampleNext == 0 {
-		return 0
+// op is how an operation began: 0 if it is not counted, opCounted if it is
+// counted, and its start time (positive) if it is also the one being timed.
+type op int64
+
+const opCounted op = -1
+
+// start begins an operation: one load of the state word, and the clock only
+// if this operation is to be timed. It and done inline into the operations;
+// an operation that is counted but not timed adds one call (tally), and one
+// that is not counted adds a load and two tests.
+func (t *telemetry) start() op {
+	if st := t.state.Load(); st <= stCounting {
+		return -op(st) // 0, or opCounted: stCounting is 1
 	}
 	return t.startSlow()
 }
 
 //go:noinline
-func (t *telemetry) startSlow() int64 {
-	if t.state.And(^uint32(stSampleNext))&stSampleNext != 0 {
-		return int64(time.Since(clockBase)) + 1 // this operation cleared the flag: it is the sample
+func (t *telemetry) startSlow() op {
+	st := t.state.And(^uint32(stSampleNext))
+	if st&stSampleNext != 0 {
+		return op(time.Since(clockBase)) + 1 // this operation cleared the flag: it is the sample
+	}
+	if st&stCounting != 0 {
+		return opCounted
 	}
 	return 0
 }
 
-// done counts an operation, and records its duration under the operation
-// of timed if start is not 0.
-func (t *telemetry) done(i, timed counter, start int64) {
-	if start != 0 {
-		t.doneTimed(i, timed, start)
-	} else if t.state.Load()&stCounting != 0 {
-		t.tally(i)
+// done counts an operation that began as o, and records its duration under
+// the operation of timed if it was timed.
+func (t *telemetry) done(o op, i, timed counter) {
+	if o != 0 {
+		t.tally(o, i, timed)
 	}
 }
 
-func (t *telemetry) doneTimed(i, timed counter, start int64) {
-	t.count(i)
-	d := time.Duration(int64(time.Since(clockBase)) + 1 - start)
+//go:noinline
+func (t *telemetry) record(o op, timed counter) {
+	d := time.Duration(op(time.Since(clockBase)) + 1 - o)
 	t.opDuration.Record(context.Background(), d.Seconds(), metric.WithAttributeSet(t.durSets[timed]))
 }
 
