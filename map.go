@@ -170,7 +170,7 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 	for n>>c.shardBits > 1 {
 		c.shardBits++
 	}
-	ng := ceilPow2(8 * runtime.GOMAXPROCS(0))
+	ng := ceilPow2(max(8, 4*runtime.GOMAXPROCS(0))) // 128 bytes each
 	c.gates = make([]gate, ng)
 	c.gateShift = uint8(64 - bits.TrailingZeros(uint(ng)))
 	c.shift = 64 - c.shardBits
