@@ -413,7 +413,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		h = c.hash(key)
 	}
 	h *= hashMul
-	s := &c.shards[h>>c.shift]
+	s := c.shardOf(h)
 	read := s.read.Load()
 	t := &read.t
 	if len(t.groups) != 0 {
@@ -456,7 +456,7 @@ func (m *Map[K, V]) locate(key K) (c *core[K, V], s *shard[K, V], h uint64, read
 		h = c.hash(key)
 	}
 	h *= hashMul
-	s = &c.shards[h>>c.shift]
+	s = c.shardOf(h)
 	read = s.read.Load()
 	t := &read.t
 	if len(t.groups) == 0 {
