@@ -31,7 +31,7 @@ func HistoryLen[K comparable, V any](m *Map[K, V], key K) int {
 		return 0
 	}
 	n := 0
-	for p := e.p.Load(); p != nil; p = p.prev.Load() {
+	for p := e.p.Load(); p != nil; p = p.prev() {
 		n++
 	}
 	return n
@@ -46,3 +46,8 @@ func ShardSize() uintptr { return unsafe.Sizeof(shard[string, int]{}) }
 // ReadLineOffset is where the shard's lock-free read pointer's cache line
 // ends: nothing a writer changes may sit before it.
 func ReadLineOffset() uintptr { return unsafe.Offsetof(shard[string, int]{}.mu) }
+
+// EntrySize and NodeSize are the sizes of an entry and of a version without
+// history, for string keys and int values.
+func EntrySize() uintptr { return unsafe.Sizeof(entry[string, int]{}) }
+func NodeSize() uintptr  { return unsafe.Sizeof(node[int]{}) }

@@ -45,7 +45,7 @@ func values[K, V any](r func(func(K, V) bool)) iter.Seq[V] {
 
 // latest is an epoch newer than any version: resolving at it gives the
 // current value.
-const latest = math.MaxUint64 >> kindBits
+const latest = math.MaxUint64 >> epochShift
 
 // ctxCheckEvery is how many entries an iteration visits between two looks at
 // its context; it must stay at most 256, the documented bound.

@@ -46,26 +46,65 @@ func (op ComputeOp) String() string {
 	return fmt.Sprintf("ComputeOp(%d)", int(op))
 }
 
-// Node kinds, kept in the low bits of node.meta; the epoch is in the rest.
+// Node kinds, kept in the low bits of node.meta; then a flag for a node with
+// history; the epoch is in the rest.
 const (
 	kindLive     = 0 // holds a value
 	kindTomb     = 1 // deleted; the entry is still in the dirty map if there is one
 	kindExpunged = 2 // deleted and left out of the dirty map
-	kindBits     = 2
-	kindMask     = 1<<kindBits - 1
+	kindMask     = 3
+	histFlag     = 4 // the node is the head of a histNode
+	epochShift   = 3
 )
 
 // node is one immutable version of an entry's value. Writers never change a
-// published node, except to cut its history (prev) once no open snapshot can
-// need it.
+// published node, except to cut its history once no open snapshot can need
+// it.
+//
+// Only versions written while a snapshot is open have older versions behind
+// them; those are allocated as a histNode, and their meta says so. Every
+// other version, including the one inside each entry, is two words for a
+// word-sized value: the entry is 48 bytes for string keys and int values,
+// not 64, and an update allocates 16 bytes, not 24.
 type node[V any] struct {
 	v    V
-	meta uint64 // epoch<<kindBits | kind
-	prev atomic.Pointer[node[V]]
+	meta uint64 // epoch<<epochShift | histFlag? | kind
 }
 
-func (n *node[V]) epoch() uint64 { return n.meta >> kindBits }
+// histNode is a node with the older versions that open snapshots still see.
+type histNode[V any] struct {
+	node[V] // first: a *node[V] with histFlag points to a histNode
+	prev    atomic.Pointer[node[V]]
+}
+
+func (n *node[V]) epoch() uint64 { return n.meta >> epochShift }
 func (n *node[V]) kind() uint64  { return n.meta & kindMask }
+
+// prev returns the version before n that open snapshots may see, or nil.
+func (n *node[V]) prev() *node[V] {
+	if n.meta&histFlag == 0 {
+		return nil
+	}
+	return (*histNode[V])(unsafe.Pointer(n)).prev.Load()
+}
+
+// cutHistory drops the versions before n.
+func (n *node[V]) cutHistory() {
+	if n.meta&histFlag != 0 {
+		(*histNode[V])(unsafe.Pointer(n)).prev.Store(nil)
+	}
+}
+
+// newNode returns a version with value v, epoch e and kind, before which
+// snapshots see prev (nil if none).
+func newNode[V any](v V, e, kind uint64, prev *node[V]) *node[V] {
+	if prev == nil {
+		return &node[V]{v: v, meta: e<<epochShift | kind}
+	}
+	h := &histNode[V]{node: node[V]{v: v, meta: e<<epochShift | histFlag | kind}}
+	h.prev.Store(prev)
+	return &h.node
+}
 
 // entry is a key and its slot, shared by the read and dirty tables of its
 // shard and by the snapshots that captured it. Its current version is p,
@@ -79,7 +118,7 @@ type entry[K comparable, V any] struct {
 }
 
 func newEntry[K comparable, V any](key K, h, e uint64, v V) *entry[K, V] {
-	ne := &entry[K, V]{key: key, h: h, first: node[V]{v: v, meta: e << kindBits}}
+	ne := &entry[K, V]{key: key, h: h, first: node[V]{v: v, meta: e << epochShift}}
 	ne.p.Store(&ne.first)
 	return ne
 }
@@ -298,7 +337,7 @@ func (c *core[K, V]) history(old *node[V], e uint64) *node[V] {
 	for i := len(*open) - 1; i >= 0 && q != nil; i-- {
 		if snap := (*open)[i]; snap < e { // a snapshot at e or later sees the new version
 			for q != nil && q.epoch() > snap {
-				q = q.prev.Load()
+				q = q.prev()
 			}
 			if q != nil && (len(keep) == 0 || keep[len(keep)-1] != q) {
 				keep = append(keep, q)
@@ -312,13 +351,11 @@ func (c *core[K, V]) history(old *node[V], e uint64) *node[V] {
 	for i := len(keep) - 1; i >= 0; i-- {
 		q := keep[i]
 		switch {
-		case q.prev.Load() == tail:
+		case q.prev() == tail:
 		case tail == nil:
-			q.prev.Store(nil) // no open snapshot reads past the version it sees
+			q.cutHistory() // no open snapshot reads past the version it sees
 		default:
-			cp := &node[V]{v: q.v, meta: q.meta}
-			cp.prev.Store(tail)
-			q = cp
+			q = newNode(q.v, q.epoch(), q.kind(), tail)
 		}
 		tail = q
 	}
@@ -326,11 +363,7 @@ func (c *core[K, V]) history(old *node[V], e uint64) *node[V] {
 }
 
 func (c *core[K, V]) liveNode(old *node[V], e uint64, v V) *node[V] {
-	n := &node[V]{v: v, meta: e << kindBits}
-	if p := c.history(old, e); p != nil {
-		n.prev.Store(p)
-	}
-	return n
+	return newNode(v, e, kindLive, c.history(old, e))
 }
 
 func (c *core[K, V]) deadNode(old *node[V], e uint64, kind uint64) *node[V] {
@@ -341,9 +374,8 @@ func (c *core[K, V]) deadNode(old *node[V], e uint64, kind uint64) *node[V] {
 		}
 		return c.tomb
 	}
-	n := &node[V]{meta: e<<kindBits | kind}
-	n.prev.Store(p)
-	return n
+	var zero V
+	return newNode(zero, e, kind, p)
 }
 
 // beginWrite starts a write of key: it looks the key up in its shard's read
@@ -876,13 +908,12 @@ func (c *core[K, V]) expungeLocked(e *entry[K, V]) bool {
 // expungedOf returns the expunged version equivalent to tombstone n: the
 // same epoch and history, so that snapshots resolve it alike.
 func (c *core[K, V]) expungedOf(n *node[V]) *node[V] {
-	p := n.prev.Load()
+	p := n.prev()
 	if p == nil {
 		return c.expunged
 	}
-	x := &node[V]{meta: n.epoch()<<kindBits | kindExpunged}
-	x.prev.Store(p)
-	return x
+	var zero V
+	return newNode(zero, n.epoch(), kindExpunged, p)
 }
 
 // missLocked counts a read that had to consult the dirty map and promotes the

@@ -192,3 +192,15 @@ func TestShardLayout(t *testing.T) {
 		t.Fatalf("the shard's writer fields start at byte %d, want 64: they would share the read pointer's cache line", off)
 	}
 }
+
+// TestEntryLayout keeps the version inside an entry to the value and one
+// word: with string keys and int values an entry fits the 48-byte size class
+// and an update allocates 16 bytes.
+func TestEntryLayout(t *testing.T) {
+	if size := mapx.EntrySize(); size != 48 {
+		t.Errorf("an entry[string, int] is %d bytes, want 48", size)
+	}
+	if size := mapx.NodeSize(); size != 16 {
+		t.Errorf("a node[int] is %d bytes, want 16", size)
+	}
+}

@@ -115,7 +115,7 @@ func (s *Snapshot[K, V]) check() {
 func resolve[K comparable, V any](e *entry[K, V], epoch uint64) (v V, ok bool) {
 	n := e.p.Load()
 	for n != nil && n.epoch() > epoch {
-		n = n.prev.Load()
+		n = n.prev()
 	}
 	if n == nil || n.kind() != kindLive {
 		return v, false

@@ -139,7 +139,7 @@ func (t *table[K, V]) remove(h uint64, shardBits uint8, key K) {
 // rehash rebuilds the table without deleted markers, about twice as large as
 // its live entries need.
 func (t *table[K, V]) rehash(shardBits uint8) {
-	nt := newTable[K, V](t.live + t.live/2 + 1)
+	nt := newTable[K, V](2*t.live + 1)
 	for e := range t.all {
 		nt.insert(e, shardBits)
 	}
