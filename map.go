@@ -431,13 +431,16 @@ func (c *core[K, V]) addCount(s *shard[K, V], d int64) {
 
 // Load returns the value stored for key, or the zero value and false.
 func (m *Map[K, V]) Load(key K) (value V, ok bool) {
-	// locate written out once more: Load is the hottest path, and without the
-	// call and its five results it runs in fewer instructions, so the
-	// processor overlaps more of the cache misses of consecutive loads
-	// (calling locate instead measured 12 % slower on Mix/loads=100).
+	// The common case written out: the key's first group of the read table
+	// has one tag that matches, and it is the key's entry; or none, and the
+	// group has an empty slot. Anything else starts over in loadProbe.
+	// Without calls, and with little alive across the comparison of keys
+	// (which the compiler spills around its call to memequal), a load runs in
+	// fewer instructions, so the processor overlaps more of the cache misses
+	// of consecutive loads.
 	c := m.c.Load()
 	if c == nil {
-		c = m.initSlow()
+		return m.loadProbe(key)
 	}
 	var h uint64
 	if c.hash == nil {
@@ -446,27 +449,45 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		h = c.hash(key)
 	}
 	h *= hashMul
-	s := c.shardOf(h)
-	read := s.read.Load()
+	read := c.shardOf(h).read.Load()
 	t := &read.t
-	if len(t.groups) != 0 {
-		mask := uint64(len(t.groups) - 1)
-		tag := tagOf(h)
-	probe:
-		for i := (h << (c.shardBits & 63)) >> (t.shift & 63); ; i = (i + 1) & mask {
-			g := &t.groups[i&mask]
-			for m := g.matches(tag); m != 0; m &= m - 1 {
-				if e := g.e[slotOf(m)]; e != nil && e.h == h && e.key == key {
-					if n := e.p.Load(); n.kind() == kindLive {
-						return n.v, true
-					}
-					return value, false
-				}
-			}
-			if g.matches(ctrlEmpty) != 0 {
-				break probe
-			}
+	if len(t.groups) == 0 {
+		return m.loadProbe(key)
+	}
+	g := &t.groups[((h<<(c.shardBits&63))>>(t.shift&63))&uint64(len(t.groups)-1)]
+	mt := g.matches(tagOf(h))
+	if mt == 0 {
+		if g.matches(ctrlEmpty) == 0 {
+			return m.loadProbe(key)
 		}
+		if !read.amended {
+			return value, false
+		}
+		return m.loadSlow(c, c.shardOf(h), h, key, read)
+	}
+	if mt&(mt-1) == 0 {
+		if e := g.e[slotOf(mt)]; e != nil && e.h == h && e.key == key {
+			if n := e.p.Load(); n.kind() == kindLive {
+				return n.v, true
+			}
+			return value, false
+		}
+	}
+	return m.loadProbe(key)
+}
+
+// loadProbe is Load for what its fast path leaves: more than one matching
+// tag, a full group, a tag that matches another key, or a map not yet
+// initialised.
+//
+//go:noinline
+func (m *Map[K, V]) loadProbe(key K) (value V, ok bool) {
+	c, s, h, read, e := m.locate(key)
+	if e != nil {
+		if n := e.p.Load(); n.kind() == kindLive {
+			return n.v, true
+		}
+		return value, false
 	}
 	if !read.amended {
 		return value, false
