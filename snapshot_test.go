@@ -187,3 +187,65 @@ func TestSnapshotOfZeroMap(t *testing.T) {
 		t.Fatal("snapshot sees a later insert")
 	}
 }
+
+// TestSnapshotsSurviveWritersAndGC keeps several snapshots open while
+// writers replace and delete values (strings, so the collector traces them
+// through the chains of old versions) and the collector runs: each snapshot
+// must keep yielding, and loading, exactly what it yielded first.
+func TestSnapshotsSurviveWritersAndGC(t *testing.T) {
+	m := mapx.New[int, string](mapx.WithShards(4))
+	for k := range 64 {
+		m.Store(k, "init")
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				k := (i*7 + w*13) % 64
+				if i%5 == 0 {
+					m.Delete(k)
+				} else {
+					m.Store(k, fmt.Sprint(w, "/", i))
+				}
+			}
+		})
+	}
+	type open struct {
+		s    *mapx.Snapshot[int, string]
+		seen map[int]string
+	}
+	var snaps []open
+	check := func(o open) {
+		if got := maps.Collect(o.s.All()); !maps.Equal(got, o.seen) {
+			t.Fatalf("a snapshot yielded %d entries, then %d different ones", len(o.seen), len(got))
+		}
+		for k := range 64 {
+			v, ok := o.s.Load(k)
+			if want, wok := o.seen[k]; ok != wok || v != want {
+				t.Fatalf("snapshot Load(%d) = %q, %v; it yielded %q, %v", k, v, ok, want, wok)
+			}
+		}
+	}
+	for round := range 200 {
+		s := m.Snapshot()
+		snaps = append(snaps, open{s, maps.Collect(s.All())})
+		if round%10 == 0 {
+			runtime.GC()
+		}
+		for _, o := range snaps {
+			check(o)
+		}
+		if len(snaps) == 8 {
+			snaps[0].s.Close()
+			snaps = snaps[1:]
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	runtime.GC()
+	for _, o := range snaps {
+		check(o)
+		o.s.Close()
+	}
+}
