@@ -433,7 +433,9 @@ func (c *core[K, V]) addCount(s *shard[K, V], d int64) {
 func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	// The common case written out: the key's first group of the read table
 	// has one tag that matches, and it is the key's entry; or none, and the
-	// group has an empty slot. Anything else starts over in loadProbe.
+	// group has an empty slot (then the key is not in the read table, and
+	// only an amended shard's dirty table can hold it: loadSlow). Anything
+	// else starts over in loadProbe.
 	// Without calls, and with little alive across the comparison of keys
 	// (which the compiler spills around its call to memequal), a load runs in
 	// fewer instructions, so the processor overlaps more of the cache misses
