@@ -80,6 +80,14 @@ type histNode[V any] struct {
 func (n *node[V]) epoch() uint64 { return n.meta >> epochShift }
 func (n *node[V]) kind() uint64  { return n.meta & kindMask }
 
+// value returns n's value, if n holds one.
+func (n *node[V]) value() (v V, ok bool) {
+	if n.kind() == kindLive {
+		return n.v, true
+	}
+	return v, false
+}
+
 // prev returns the version before n that open snapshots may see, or nil.
 func (n *node[V]) prev() *node[V] {
 	if n.meta&histFlag == 0 {
@@ -458,7 +466,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	if len(t.groups) == 0 {
 		return m.loadProbe(key)
 	}
-	g := &t.groups[((h<<(c.shardBits&63))>>(t.shift&63))&uint64(len(t.groups)-1)]
+	g := &t.groups[t.index(h, c.shardBits)]
 	mt := g.matches(tagOf(h))
 	if mt == 0 {
 		if g.matches(ctrlEmpty) == 0 {
@@ -471,10 +479,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	}
 	if mt&(mt-1) == 0 {
 		if e := g.e[slotOf(mt)]; e != nil && e.h == h && e.key == key {
-			if n := e.p.Load(); n.kind() == kindLive {
-				return n.v, true
-			}
-			return value, false
+			return e.p.Load().value()
 		}
 	}
 	return m.loadProbe(key)
@@ -488,10 +493,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 func (m *Map[K, V]) loadProbe(key K) (value V, ok bool) {
 	c, s, h, read, e := m.locate(key)
 	if e != nil {
-		if n := e.p.Load(); n.kind() == kindLive {
-			return n.v, true
-		}
-		return value, false
+		return e.p.Load().value()
 	}
 	if !read.amended {
 		return value, false
@@ -523,7 +525,7 @@ func (m *Map[K, V]) locate(key K) (c *core[K, V], s *shard[K, V], h uint64, read
 	}
 	mask := uint64(len(t.groups) - 1)
 	tag := tagOf(h)
-	for i := (h << (c.shardBits & 63)) >> (t.shift & 63); ; i = (i + 1) & mask {
+	for i := t.index(h, c.shardBits); ; i = (i + 1) & mask {
 		g := &t.groups[i&mask]
 		for m := g.matches(tag); m != 0; m &= m - 1 {
 			if x := g.e[slotOf(m)]; x != nil && x.h == h && x.key == key {
@@ -553,10 +555,7 @@ func (m *Map[K, V]) loadSlow(c *core[K, V], s *shard[K, V], h uint64, key K, rea
 	if !found {
 		return value, false
 	}
-	if n := e.p.Load(); n.kind() == kindLive {
-		return n.v, true
-	}
-	return value, false
+	return e.p.Load().value()
 }
 
 // Store sets the value for key.

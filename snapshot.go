@@ -117,10 +117,10 @@ func resolve[K comparable, V any](e *entry[K, V], epoch uint64) (v V, ok bool) {
 	for n != nil && n.epoch() > epoch {
 		n = n.prev()
 	}
-	if n == nil || n.kind() != kindLive {
+	if n == nil {
 		return v, false
 	}
-	return n.v, true
+	return n.value()
 }
 
 // Load returns the value key had at the snapshot's cut.

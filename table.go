@@ -64,9 +64,12 @@ func newTable[K comparable, V any](capacity int) *table[K, V] {
 }
 
 // index is the group where the probe for h starts. The shard bits (the top
-// ones) are shifted out first: within a shard they are all the same.
+// ones) are shifted out first: within a shard they are all the same. Both
+// shifts are taken mod 64, which spares the compiler's checks for shifts of
+// 64 or more; the one such shift, of a table of one group (shift 64), is
+// then 0, and the mask makes the index 0 as it must be.
 func (t *table[K, V]) index(h uint64, shardBits uint8) uint64 {
-	return (h << shardBits) >> t.shift
+	return (h << (shardBits & 63)) >> (t.shift & 63) & uint64(len(t.groups)-1)
 }
 
 // lookup returns the entry for key, or nil. A nil table is empty.
