@@ -233,6 +233,9 @@ func (t *telemetry) count(i counter) {
 // records its duration under the operation of timed if it was timed. It is
 // the one call a counted operation adds: the fewer instructions a wrapped
 // operation adds, the more of the map's cache misses the processor overlaps.
+// It writes out counters.add rather than call it: with the call, the
+// decorator's Load cost 31 % over the bare one against 21 % without
+// (12 interleaved rounds, p=0.06).
 func (t *telemetry) tally(o op, i, timed counter) {
 	c := t.counts
 	var n int64
