@@ -139,8 +139,9 @@ type readOnly[K comparable, V any] struct {
 // shard is one read/dirty map. The first cache line holds what Load reads;
 // what writers change lives on the following lines.
 type shard[K comparable, V any] struct {
-	read atomic.Pointer[readOnly[K, V]]
-	_    [cacheLine - 8]byte
+	read  atomic.Pointer[readOnly[K, V]]
+	dview atomic.Pointer[table[K, V]] // the dirty table's groups, for touchDirty; nil if none
+	_     [cacheLine - 16]byte
 
 	mu     sync.Mutex
 	dirty  *table[K, V]
@@ -461,7 +462,9 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		h = c.hash(key)
 	}
 	h *= hashMul
-	read := c.shardOf(h).read.Load()
+	s := c.shardOf(h)
+	read := s.read.Load()
+	s.touchDirty(h, c.shardBits)
 	t := &read.t
 	if len(t.groups) == 0 {
 		return m.loadProbe(key)
@@ -475,7 +478,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		if !read.amended {
 			return value, false
 		}
-		return m.loadSlow(c, c.shardOf(h), h, key, read)
+		return m.loadSlow(c, s, h, key, read)
 	}
 	if mt&(mt-1) == 0 {
 		if e := g.e[slotOf(mt)]; e != nil && e.h == h && e.key == key {
@@ -519,6 +522,7 @@ func (m *Map[K, V]) locate(key K) (c *core[K, V], s *shard[K, V], h uint64, read
 	h *= hashMul
 	s = c.shardOf(h)
 	read = s.read.Load()
+	s.touchDirty(h, c.shardBits)
 	t := &read.t
 	if len(t.groups) == 0 {
 		return
@@ -702,6 +706,7 @@ func (m *Map[K, V]) Clear() {
 		}
 		s.read.Store(&readOnly[K, V]{})
 		s.dirty = nil
+		s.dview.Store(nil)
 		s.misses = 0
 		s.dirtyLen.Store(0)
 		c.addCount(s, -removed)
@@ -851,11 +856,11 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 					s.read.Store(&readOnly[K, V]{t: read.t, amended: true})
 				}
 				s.dirty.insert(newEntry(key, h, ep, nv), c.shardBits)
-				s.dirtyLen.Store(int64(s.dirty.len()))
+				s.dirtyGrew()
 			case old.kind() == kindExpunged: // only changed under the lock
 				e.p.Store(c.liveNode(old, ep, nv))
 				s.dirty.insert(e, c.shardBits)
-				s.dirtyLen.Store(int64(s.dirty.len()))
+				s.dirtyGrew()
 			default: // a tombstone, in the dirty table if there is one; lock-free writers may revive it too
 				if !e.p.CompareAndSwap(old, c.liveNode(old, ep, nv)) {
 					if mu.admit {
@@ -910,7 +915,28 @@ func (c *core[K, V]) dirtyLocked(s *shard[K, V]) {
 			}
 		}
 	}
+	s.dirtyGrew()
+}
+
+// dirtyGrew records a change in the size of the dirty table, and in its
+// groups if it was rehashed.
+func (s *shard[K, V]) dirtyGrew() {
 	s.dirtyLen.Store(int64(s.dirty.len()))
+	if v := s.dview.Load(); v == nil || len(v.groups) != len(s.dirty.groups) || &v.groups[0] != &s.dirty.groups[0] {
+		view := *s.dirty
+		s.dview.Store(&view)
+	}
+}
+
+// touchDirty starts loading the group of the dirty table where a probe for
+// h begins, if the shard has a dirty table, so that a writer that finds no
+// entry in the read table finds the dirty table's group in cache once it
+// holds the lock: the two tables' cache misses overlap instead of following
+// each other.
+func (s *shard[K, V]) touchDirty(h uint64, shardBits uint8) {
+	if v := s.dview.Load(); v != nil {
+		touch(&v.groups[v.index(h, shardBits)].ctrl)
+	}
 }
 
 // expungeLocked marks a deleted entry as absent from the dirty table and
@@ -954,6 +980,7 @@ func (s *shard[K, V]) missLocked() {
 func (s *shard[K, V]) promoteLocked() {
 	s.read.Store(&readOnly[K, V]{t: *s.dirty})
 	s.dirty = nil
+	s.dview.Store(nil)
 	s.misses = 0
 	s.dirtyLen.Store(0)
 	s.promotions.Add(1)
