@@ -67,7 +67,8 @@ demo:
 	$(GO) -C loadgen run . -demo $(DEMO_FLAGS)
 
 # Rounds run one after another so that every implementation sees the same
-# machine noise; benchstat puts them side by side (mapx is the base column).
+# machine noise; benchstat puts them side by side (mapx is the base column),
+# and pairs gives the median of the ratios taken within each round.
 bench: $(BENCHSTAT)
 	@rm -f $(BENCH_OUT)
 	@for i in $$(seq $(BENCH_COUNT)); do \
@@ -75,6 +76,7 @@ bench: $(BENCHSTAT)
 	  (cd bench && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCH_TIME) -count 1 .) >> $(BENCH_OUT); \
 	done
 	$(BENCHSTAT) -col /impl $(BENCH_OUT)
+	$(GO) -C bench run ./cmd/pairs $(abspath $(BENCH_OUT))
 
 # The Docker Compose stack (needs a Docker engine and GRAFANA_ADMIN_PASSWORD).
 stack-up:

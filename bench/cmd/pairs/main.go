@@ -1,0 +1,170 @@
+// Command pairs reads the output of rounds of benchmarks (make bench appends
+// one go test run per round) and prints, for every benchmark and
+// implementation, the median over rounds of its time divided by the base
+// implementation's time in the same round, with the quartiles.
+//
+// benchstat compares all the samples of one implementation with all those of
+// another. On a shared machine whose speed drifts from one round to the next
+// that comparison is wide; the ratio taken within each round cancels the
+// drift, since the implementations of one round run seconds apart.
+//
+// Usage: go run ./cmd/pairs [-base mapx] results.txt
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+func main() {
+	base := flag.String("base", "mapx", "the implementation (impl=…) that the others are divided by")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: pairs [-base impl] results.txt")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	f, err := os.Open(flag.Arg(0))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pairs:", err)
+		os.Exit(1)
+	}
+	defer f.Close()
+	rounds, err := parse(f)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pairs:", err)
+		os.Exit(1)
+	}
+	rows := ratios(rounds, *base)
+	if len(rows) == 0 {
+		fmt.Fprintf(os.Stderr, "pairs: no benchmark with impl=%s and another implementation in the same round\n", *base)
+		os.Exit(1)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "benchmark\timpl\t÷ %s (median)\tquartiles\t%s ÷ impl\trounds\n", *base, *base)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f–%.3f\t%.3f\t%d\n", r.bench, r.impl, r.median, r.q1, r.q3, 1/r.median, r.n)
+	}
+	tw.Flush()
+}
+
+// A round maps a benchmark's name (with its impl=… element) to its ns/op.
+type round map[string]float64
+
+// parse splits go test output into rounds: a round starts at each "goos:"
+// header (or at a benchmark met a second time).
+func parse(r io.Reader) ([]round, error) {
+	var rounds []round
+	cur := round{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "goos:") && len(cur) > 0 {
+			rounds, cur = append(rounds, cur), round{}
+			continue
+		}
+		name, ns, ok := benchLine(line)
+		if !ok {
+			continue
+		}
+		if _, seen := cur[name]; seen {
+			rounds, cur = append(rounds, cur), round{}
+		}
+		cur[name] = ns
+	}
+	if len(cur) > 0 {
+		rounds = append(rounds, cur)
+	}
+	return rounds, sc.Err()
+}
+
+// benchLine parses "BenchmarkX/impl=y-2  N  12.3 ns/op ...", dropping the
+// GOMAXPROCS suffix.
+func benchLine(line string) (name string, ns float64, ok bool) {
+	fields := strings.Fields(line)
+	if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") || fields[3] != "ns/op" {
+		return "", 0, false
+	}
+	ns, err := strconv.ParseFloat(fields[2], 64)
+	if err != nil {
+		return "", 0, false
+	}
+	name = fields[0]
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			name = name[:i]
+		}
+	}
+	return name, ns, true
+}
+
+type row struct {
+	bench, impl    string
+	median, q1, q3 float64
+	n              int
+}
+
+// ratios pairs every implementation with the base in each round.
+func ratios(rounds []round, base string) []row {
+	type key struct{ bench, impl string }
+	samples := map[key][]float64{}
+	var order []key
+	for _, rd := range rounds {
+		for name, ns := range rd {
+			bench, impl, ok := splitImpl(name)
+			if !ok || impl == base {
+				continue
+			}
+			b, ok := rd[strings.Replace(name, "impl="+impl, "impl="+base, 1)]
+			if !ok || b == 0 {
+				continue
+			}
+			k := key{bench, impl}
+			if _, seen := samples[k]; !seen {
+				order = append(order, k)
+			}
+			samples[k] = append(samples[k], ns/b)
+		}
+	}
+	slices.SortFunc(order, func(a, b key) int {
+		return strings.Compare(a.bench+"\x00"+a.impl, b.bench+"\x00"+b.impl)
+	})
+	rows := make([]row, 0, len(order))
+	for _, k := range order {
+		s := samples[k]
+		slices.Sort(s)
+		rows = append(rows, row{k.bench, k.impl, quantile(s, 0.5), quantile(s, 0.25), quantile(s, 0.75), len(s)})
+	}
+	return rows
+}
+
+// splitImpl returns name without its impl=… element, and the implementation.
+func splitImpl(name string) (bench, impl string, ok bool) {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		if v, found := strings.CutPrefix(p, "impl="); found {
+			return strings.Join(slices.Delete(parts, i, i+1), "/"), v, true
+		}
+	}
+	return "", "", false
+}
+
+// quantile interpolates the q-quantile of sorted s.
+func quantile(s []float64, q float64) float64 {
+	pos := q * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const sample = `goos: linux
+BenchmarkMix/loads=100/impl=mapx-2   	 100	        10.0 ns/op	       0 B/op
+BenchmarkMix/loads=100/impl=xsync-2  	 100	        20.0 ns/op	       0 B/op
+PASS
+goos: linux
+BenchmarkMix/loads=100/impl=mapx-2   	 100	        30.0 ns/op	       0 B/op
+BenchmarkMix/loads=100/impl=xsync-2  	 100	        30.0 ns/op	       0 B/op
+PASS
+goos: linux
+BenchmarkMix/loads=100/impl=mapx-2   	 100	        10.0 ns/op	       0 B/op
+BenchmarkMix/loads=100/impl=xsync-2  	 100	        40.0 ns/op	       0 B/op
+BenchmarkChurn/impl=xsync-2  	 100	        40.0 ns/op	       0 B/op
+`
+
+// TestRatiosArePairedByRound: the medians are of the ratios within each
+// round (2, 1, 4 → 2), not the ratio of the medians (30/10 = 3), and a
+// benchmark without its base in the round is left out.
+func TestRatiosArePairedByRound(t *testing.T) {
+	rounds, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rounds) != 3 {
+		t.Fatalf("%d rounds, want 3", len(rounds))
+	}
+	rows := ratios(rounds, "mapx")
+	if len(rows) != 1 {
+		t.Fatalf("rows = %+v, want one (Mix/loads=100, xsync)", rows)
+	}
+	r := rows[0]
+	if r.bench != "BenchmarkMix/loads=100" || r.impl != "xsync" || r.n != 3 {
+		t.Errorf("row = %+v", r)
+	}
+	if r.median != 2 || r.q1 != 1.5 || r.q3 != 3 {
+		t.Errorf("median %v, quartiles %v–%v; want 2, 1.5–3", r.median, r.q1, r.q3)
+	}
+}
+
+// TestRoundsWithoutHeaders: a benchmark met a second time starts a round.
+func TestRoundsWithoutHeaders(t *testing.T) {
+	in := strings.ReplaceAll(sample, "goos: linux\n", "")
+	rounds, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rounds) != 3 {
+		t.Fatalf("%d rounds, want 3", len(rounds))
+	}
+}
