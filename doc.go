@@ -22,7 +22,10 @@
 // indexed by the hash that picks the shard, so each operation hashes its key
 // once; their slots come in groups of seven that fill a cache line, with a
 // control byte per slot, so that a lookup compares a whole group's tags at
-// once and usually touches one line of the table and one entry.
+// once and usually touches one line of the table and one entry. A lookup in
+// a shard that has a dirty table starts loading the dirty table's group
+// while it probes the read table, so that a key missing from the read table
+// finds that group in cache once the lock is held.
 //
 // Each value is an immutable version stamped with a snapshot epoch. Writers
 // count themselves in and out of gates striped by goroutine (each stripe on
@@ -88,7 +91,7 @@
 //     the read/dirty design pays: most loads of new keys miss the read map
 //     and take the shard lock, and each promotion is followed by a copy of
 //     the read map into a fresh dirty map. On our churn benchmark (2 CPUs)
-//     mapx takes 1.4–1.5× sync.Map's time and 2.5× xsync's; a
+//     mapx takes 1.3–1.5× sync.Map's time and 2.5–2.8× xsync's; a
 //     lock-per-bucket hash table such as xsync's may serve better. Measure
 //     your workload with the loadgen command.
 //   - Compute's function may run more than once when other goroutines write

@@ -51,3 +51,28 @@ func ReadLineOffset() uintptr { return unsafe.Offsetof(shard[string, int]{}.mu) 
 // history, for string keys and int values.
 func EntrySize() uintptr { return unsafe.Sizeof(entry[string, int]{}) }
 func NodeSize() uintptr  { return unsafe.Sizeof(node[int]{}) }
+
+// DirtyViews reports, for each shard of m, whether the dirty table's groups
+// that lookups prefetch (touchDirty) are the dirty table's own: nil when the
+// shard has no dirty table, the same groups otherwise.
+func DirtyViews[K comparable, V any](m *Map[K, V]) (shardsWithDirty int, stale int) {
+	c := m.core()
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		v := s.dview.Load()
+		switch {
+		case s.dirty == nil:
+			if v != nil {
+				stale++
+			}
+		case v == nil || len(v.groups) != len(s.dirty.groups) || &v.groups[0] != &s.dirty.groups[0] || v.shift != s.dirty.shift:
+			shardsWithDirty++
+			stale++
+		default:
+			shardsWithDirty++
+		}
+		s.mu.Unlock()
+	}
+	return shardsWithDirty, stale
+}

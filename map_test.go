@@ -204,3 +204,37 @@ func TestEntryLayout(t *testing.T) {
 		t.Errorf("a node[int] is %d bytes, want 16", size)
 	}
 }
+
+// TestDirtyViewFollowsTheDirtyTable: the groups that lookups start loading
+// early are the dirty table's, through its creation, its rehashes as it
+// grows, promotion and Clear; a stale view would only waste the prefetch,
+// so this is what shows that it is not wasted.
+func TestDirtyViewFollowsTheDirtyTable(t *testing.T) {
+	m := mapx.New[int, int](mapx.WithShards(4))
+	check := func(when string, wantDirty bool) {
+		t.Helper()
+		withDirty, stale := mapx.DirtyViews(m)
+		if stale != 0 {
+			t.Fatalf("%s: %d shards' views do not match their dirty tables", when, stale)
+		}
+		if wantDirty && withDirty == 0 {
+			t.Fatalf("%s: no shard has a dirty table; the test checks nothing", when)
+		}
+	}
+	check("empty", false)
+	for i := range 5000 { // many rehashes of each shard's dirty table
+		m.Store(i, i)
+		if i%97 == 0 {
+			check(fmt.Sprintf("after %d inserts", i+1), true)
+		}
+	}
+	for i := range 5000 { // misses promote the dirty tables
+		m.Load(-1 - i)
+		m.Load(i)
+	}
+	check("after loads", false)
+	m.Store(-1, -1) // a new dirty table, cloned from the read table
+	check("after an insert following promotion", true)
+	m.Clear()
+	check("after Clear", false)
+}
