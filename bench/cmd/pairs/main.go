@@ -6,7 +6,9 @@
 // benchstat compares all the samples of one implementation with all those of
 // another. On a shared machine whose speed drifts from one round to the next
 // that comparison is wide; the ratio taken within each round cancels the
-// drift, since the implementations of one round run seconds apart.
+// drift, since the implementations of one round run seconds apart. Beside
+// the quartiles it prints an approximate 95 % confidence interval of the
+// median: the order statistics n/2 ∓ 0.98·√n of the n sorted ratios.
 //
 // Usage: go run ./cmd/pairs [-base mapx] results.txt
 package main
@@ -16,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -51,9 +54,10 @@ func main() {
 		os.Exit(1)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "benchmark\timpl\t÷ %s (median)\tquartiles\t%s ÷ impl\trounds\n", *base, *base)
+	fmt.Fprintf(tw, "benchmark\timpl\timpl ÷ %s\tquartiles\t95%% of median\t%s ÷ impl\t95%% of median\trounds\n", *base, *base)
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f–%.3f\t%.3f\t%d\n", r.bench, r.impl, r.median, r.q1, r.q3, 1/r.median, r.n)
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f–%.3f\t%.3f–%.3f\t%.3f\t%.3f–%.3f\t%d\n",
+			r.bench, r.impl, r.median, r.q1, r.q3, r.lo, r.hi, r.inv.median, r.inv.lo, r.inv.hi, r.n)
 	}
 	tw.Flush()
 }
@@ -109,9 +113,20 @@ func benchLine(line string) (name string, ns float64, ok bool) {
 }
 
 type row struct {
-	bench, impl    string
-	median, q1, q3 float64
-	n              int
+	bench, impl string
+	summary
+	inv summary // of the base's time divided by the implementation's
+	n   int
+}
+
+// summary describes ratios: their median, quartiles, and an interval that
+// holds the median with about 95 % confidence.
+type summary struct{ median, q1, q3, lo, hi float64 }
+
+func summarize(s []float64) summary {
+	slices.Sort(s)
+	lo, hi := medianInterval(s)
+	return summary{quantile(s, 0.5), quantile(s, 0.25), quantile(s, 0.75), lo, hi}
 }
 
 // ratios pairs every implementation with the base in each round.
@@ -142,8 +157,11 @@ func ratios(rounds []round, base string) []row {
 	rows := make([]row, 0, len(order))
 	for _, k := range order {
 		s := samples[k]
-		slices.Sort(s)
-		rows = append(rows, row{k.bench, k.impl, quantile(s, 0.5), quantile(s, 0.25), quantile(s, 0.75), len(s)})
+		inv := make([]float64, len(s))
+		for i, x := range s {
+			inv[i] = 1 / x
+		}
+		rows = append(rows, row{k.bench, k.impl, summarize(s), summarize(inv), len(s)})
 	}
 	return rows
 }
@@ -157,6 +175,17 @@ func splitImpl(name string) (bench, impl string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// medianInterval returns the order statistics of sorted s that bound its
+// median with about 95 % confidence (the normal approximation of the
+// binomial: ranks n/2 ∓ 1.96·√n/2, one-based, clamped to s).
+func medianInterval(s []float64) (lo, hi float64) {
+	n := float64(len(s))
+	half := 1.96 * math.Sqrt(n) / 2
+	i := max(int(math.Floor(n/2-half)), 1)
+	j := min(int(math.Ceil(n/2+half)), len(s))
+	return s[i-1], s[j-1]
 }
 
 // quantile interpolates the q-quantile of sorted s.

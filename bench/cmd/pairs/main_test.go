@@ -41,6 +41,23 @@ func TestRatiosArePairedByRound(t *testing.T) {
 	if r.median != 2 || r.q1 != 1.5 || r.q3 != 3 {
 		t.Errorf("median %v, quartiles %v–%v; want 2, 1.5–3", r.median, r.q1, r.q3)
 	}
+	if r.lo != 1 || r.hi != 4 { // three rounds: the interval is the whole range
+		t.Errorf("interval %v–%v, want 1–4", r.lo, r.hi)
+	}
+	if r.inv.median != 0.5 || r.inv.lo != 0.25 || r.inv.hi != 1 {
+		t.Errorf("mapx ÷ xsync: median %v, interval %v–%v; want 0.5, 0.25–1", r.inv.median, r.inv.lo, r.inv.hi)
+	}
+}
+
+// TestMedianInterval: for 40 ratios 1..40 the interval is ranks 13 and 27 (20 ∓ 6.2, rounded outwards).
+func TestMedianInterval(t *testing.T) {
+	s := make([]float64, 40)
+	for i := range s {
+		s[i] = float64(i + 1)
+	}
+	if lo, hi := medianInterval(s); lo != 13 || hi != 27 {
+		t.Errorf("medianInterval = %v–%v, want 13–27", lo, hi)
+	}
 }
 
 // TestRoundsWithoutHeaders: a benchmark met a second time starts a round.
