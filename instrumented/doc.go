@@ -40,11 +40,18 @@
 // # Cost
 //
 // A point operation makes no OpenTelemetry call unless it is sampled for
-// mapx.operation.duration. It adds one atomic increment to a counter striped
-// by P (each P writes its own cache lines) and one read of a flag. Gauges and
-// the core's counters ([mapx.Map.Stats]) are read in a single asynchronous
-// callback at collection time, so a counter equals the number of events,
-// exactly. Instruments and attribute sets are built once, in Wrap.
+// mapx.operation.duration. It reads a flag and, once something collects,
+// adds one to a counter striped by P: the goroutine is pinned to its P for
+// a plain increment of that P's own cache line (an atomic one under the
+// race detector). Gauges and the core's counters ([mapx.Map.Stats]) are read
+// in a single asynchronous callback at collection time, so a counter equals
+// the number of events, exactly. Instruments and attribute sets are built
+// once, in Wrap.
+//
+// Measured on a 2-core machine (bench/README.md), Load through the wrapper
+// takes 1.02× the bare map's time with the global provider and no SDK, and
+// 1.24× with the SDK and a reader: the count is about 50 instructions, and
+// a Load there is short enough that any 50 instructions cost that much.
 //
 // # Spans and profiles
 //
