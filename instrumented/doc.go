@@ -50,8 +50,10 @@
 //
 // Measured on a 2-core machine (bench/README.md), Load through the wrapper
 // takes 1.02× the bare map's time with the global provider and no SDK, and
-// 1.24× with the SDK and a reader: the count is about 50 instructions, and
-// a Load there is short enough that any 50 instructions cost that much.
+// 1.24× with the SDK and a reader: the count is a chain of about 50
+// instructions, each waiting on the one before (pinning to the P, the
+// increment, unpinning), and there any chain that long costs a Load that
+// much.
 //
 // # Spans and profiles
 //
