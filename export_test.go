@@ -66,7 +66,7 @@ func DirtyViews[K comparable, V any](m *Map[K, V]) (shardsWithDirty int, stale i
 			if v != nil {
 				stale++
 			}
-		case v == nil || len(v.groups) != len(s.dirty.groups) || &v.groups[0] != &s.dirty.groups[0] || v.shift != s.dirty.shift:
+		case v == nil || !v.sameGroups(s.dirty) || v.shift != s.dirty.shift:
 			shardsWithDirty++
 			stale++
 		default:

@@ -922,7 +922,7 @@ func (c *core[K, V]) dirtyLocked(s *shard[K, V]) {
 // groups if it was rehashed.
 func (s *shard[K, V]) dirtyGrew() {
 	s.dirtyLen.Store(int64(s.dirty.len()))
-	if v := s.dview.Load(); v == nil || len(v.groups) != len(s.dirty.groups) || &v.groups[0] != &s.dirty.groups[0] {
+	if v := s.dview.Load(); v == nil || !v.sameGroups(s.dirty) {
 		view := *s.dirty
 		s.dview.Store(&view)
 	}

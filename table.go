@@ -159,6 +159,12 @@ func (t *table[K, V]) clone() *table[K, V] {
 	return &c
 }
 
+// sameGroups reports whether t and u, neither of them empty, hold the same
+// groups: whether u is t, or a copy of its header made since it last grew.
+func (t *table[K, V]) sameGroups(u *table[K, V]) bool {
+	return len(t.groups) == len(u.groups) && &t.groups[0] == &u.groups[0]
+}
+
 func (t *table[K, V]) len() int {
 	if t == nil {
 		return 0
