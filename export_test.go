@@ -76,3 +76,29 @@ func DirtyViews[K comparable, V any](m *Map[K, V]) (shardsWithDirty int, stale i
 	}
 	return shardsWithDirty, stale
 }
+
+// DeadVersionsWithValues counts the versions reachable from m's tables,
+// history included, that are deleted but hold a value other than the zero
+// value. Load returns a version's value without asking whether it is live,
+// so there must be none.
+func DeadVersionsWithValues[K comparable, V comparable](m *Map[K, V]) int {
+	c := m.core()
+	var zero V
+	bad := 0
+	count := func(e *entry[K, V]) bool {
+		for n := e.p.Load(); n != nil; n = n.prev() {
+			if n.kind() != kindLive && n.v != zero {
+				bad++
+			}
+		}
+		return true
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.read.Load().t.all(count)
+		s.dirty.all(count)
+		s.mu.Unlock()
+	}
+	return bad
+}

@@ -59,7 +59,8 @@ const (
 
 // node is one immutable version of an entry's value. Writers never change a
 // published node, except to cut its history once no open snapshot can need
-// it.
+// it. A deleted version (tombstone or expunged) holds the zero value, so that
+// value needs no branch on the kind (TestDeletedVersionsHoldTheZeroValue).
 //
 // Only versions written while a snapshot is open have older versions behind
 // them; those are allocated as a histNode, and their meta says so. Every
@@ -80,12 +81,12 @@ type histNode[V any] struct {
 func (n *node[V]) epoch() uint64 { return n.meta >> epochShift }
 func (n *node[V]) kind() uint64  { return n.meta & kindMask }
 
-// value returns n's value, if n holds one.
+// value returns n's value, if n holds one. It does not branch on the kind:
+// whether a key is deleted is as random as the workload, and a mispredicted
+// branch on it cost Mix/loads=90 and 75 about 12 % (20 interleaved rounds,
+// p=0.003 and p=0.002).
 func (n *node[V]) value() (v V, ok bool) {
-	if n.kind() == kindLive {
-		return n.v, true
-	}
-	return v, false
+	return n.v, n.kind() == kindLive
 }
 
 // prev returns the version before n that open snapshots may see, or nil.
@@ -407,15 +408,14 @@ func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V, rev
 	for {
 		old := e.p.Load()
 		kind := old.kind()
-		if kind == kindExpunged || kind == kindTomb && !revive {
+		if kind == kindExpunged || !revive && kind == kindTomb {
 			return prev, false, false
 		}
 		if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
-			if kind == kindLive {
-				return old.v, true, true
+			if kind != kindLive {
+				c.addCount(s, 1)
 			}
-			c.addCount(s, 1)
-			return prev, false, true
+			return old.v, kind == kindLive, true // a deleted version's value is zero
 		}
 	}
 }

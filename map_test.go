@@ -238,3 +238,54 @@ func TestDirtyViewFollowsTheDirtyTable(t *testing.T) {
 	m.Clear()
 	check("after Clear", false)
 }
+
+// Load hands out a version's value whether or not the version is live (a
+// branch on it costs loads of deleted keys a misprediction), so every
+// deleted version must hold the zero value: tombstones, expunged markers,
+// and the deleted versions kept for open snapshots, in every shard.
+func TestDeletedVersionsHoldTheZeroValue(t *testing.T) {
+	m := mapx.New[int, int](mapx.WithShards(4))
+	for k := 1; k <= 200; k++ {
+		m.Store(k, k)
+	}
+	var snaps []*mapx.Snapshot[int, int]
+	for round := range 6 {
+		if round%2 == 0 {
+			snaps = append(snaps, m.Snapshot()) // deleted versions get history
+		}
+		for k := 1; k <= 200; k++ {
+			switch (k + round) % 5 {
+			case 0:
+				m.Delete(k)
+			case 1:
+				m.LoadAndDelete(k)
+			case 2:
+				m.Compute(k, func(int, bool) (int, mapx.ComputeOp) { return 0, mapx.DeleteOp })
+			case 3:
+				m.Store(k, k*10+round) // revive
+			}
+		}
+		for k := 1000 * (round + 1); k < 1000*(round+1)+50; k++ {
+			m.Store(k, k) // new keys: dirty tables, which expunge deleted entries
+			m.Load(k)
+		}
+		if round == 3 {
+			for _, s := range snaps[:len(snaps)-1] {
+				s.Close()
+			}
+			snaps = snaps[len(snaps)-1:]
+		}
+	}
+	if n := mapx.DeadVersionsWithValues(m); n != 0 {
+		t.Fatalf("%d deleted versions hold a value", n)
+	}
+	for k := 1; k <= 200; k++ {
+		if v, ok := m.Load(k); !ok && v != 0 {
+			t.Fatalf("Load(%d) = %d, false", k, v)
+		}
+	}
+	for _, s := range snaps {
+		s.Close()
+	}
+}
+
