@@ -288,4 +288,3 @@ func TestDeletedVersionsHoldTheZeroValue(t *testing.T) {
 		s.Close()
 	}
 }
-
