@@ -102,3 +102,22 @@ func DeadVersionsWithValues[K comparable, V comparable](m *Map[K, V]) int {
 	}
 	return bad
 }
+
+// RaceBuild is whether this is the race detector's build, which never moves
+// values back into their entries.
+const RaceBuild = raceBuild
+
+// ValueInEntry reports whether key's current version is the one inside its
+// entry, or false if the map has no entry for it.
+func ValueInEntry[K comparable, V any](m *Map[K, V], key K) bool {
+	c := m.core()
+	h := c.hashOf(key)
+	s := c.shardOf(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := c.find(&s.read.Load().t, h, key)
+	if !ok {
+		e, ok = c.find(s.dirty, h, key)
+	}
+	return ok && e.p.Load() == &e.first
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/bits"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -57,10 +58,12 @@ const (
 	epochShift   = 3
 )
 
-// node is one immutable version of an entry's value. Writers never change a
-// published node, except to cut its history once no open snapshot can need
-// it. A deleted version (tombstone or expunged) holds the zero value, so that
-// value needs no branch on the kind (TestDeletedVersionsHoldTheZeroValue).
+// node is one version of an entry's value. Writers never change a published
+// node, except to cut its history once no open snapshot can need it, and
+// except the version inside each entry, which a writer may rewrite while it
+// is not current (moveBack). A deleted version (tombstone or expunged) holds
+// the zero value, so that value needs no branch on the kind
+// (TestDeletedVersionsHoldTheZeroValue).
 //
 // Only versions written while a snapshot is open have older versions behind
 // them; those are allocated as a histNode, and their meta says so. Every
@@ -117,17 +120,19 @@ func newNode[V any](v V, e, kind uint64, prev *node[V]) *node[V] {
 
 // entry is a key and its slot, shared by the read and dirty tables of its
 // shard and by the snapshots that captured it. Its current version is p,
-// never nil. The version it was inserted with lives inside it, so that a key
-// that is never updated costs one allocation and a load one pointer less.
+// never nil. The version it was inserted with lives inside it (first), so
+// that a key that is never updated costs one allocation and a load one cache
+// miss less; updated values move back into it where they can (moveBack).
 type entry[K comparable, V any] struct {
 	key   K
-	h     uint64 // hash of key
+	hi    uint32       // the top half of key's hash: hashHi
+	pins  atomic.Int32 // 2 per writer that pins first, plus 1 while a writer rewrites it (moveBack)
 	p     atomic.Pointer[node[V]]
 	first node[V]
 }
 
 func newEntry[K comparable, V any](key K, h, e uint64, v V) *entry[K, V] {
-	ne := &entry[K, V]{key: key, h: h, first: node[V]{v: v, meta: e << epochShift}}
+	ne := &entry[K, V]{key: key, hi: hashHi(h), first: node[V]{v: v, meta: e << epochShift}}
 	ne.p.Store(&ne.first)
 	return ne
 }
@@ -170,6 +175,7 @@ type core[K comparable, V any] struct {
 
 	tomb     *node[V] // shared tombstone with no history
 	expunged *node[V] // shared expunged marker with no history
+	inline   bool     // updated values move back into their entries (moveBack)
 
 	_          [cacheLine]byte
 	epoch      atomic.Uint64            // snapshot epoch; changes only when a snapshot is taken
@@ -215,6 +221,7 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 		tomb:     &node[V]{meta: kindTomb},
 		expunged: &node[V]{meta: kindExpunged},
 		open:     make(map[uint64]int),
+		inline:   !raceBuild && untearable[V](),
 	}
 	for n>>c.shardBits > 1 {
 		c.shardBits++
@@ -406,18 +413,118 @@ func (m *Map[K, V]) beginWrite(key K) (c *core[K, V], s *shard[K, V], h uint64, 
 // was live.
 func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V, revive bool) (prev V, loaded, ok bool) {
 	for {
-		old := e.p.Load()
+		old, pinned := c.acquire(e)
 		kind := old.kind()
 		if kind == kindExpunged || !revive && kind == kindTomb {
+			c.release(e, pinned)
 			return prev, false, false
 		}
-		if e.p.CompareAndSwap(old, c.liveNode(old, ep, v)) {
+		nn := c.liveNode(old, ep, v)
+		swapped := e.p.CompareAndSwap(old, nn)
+		prev = old.v // a deleted version's value is zero
+		c.release(e, pinned)
+		if swapped {
 			if kind != kindLive {
 				c.addCount(s, 1)
 			}
-			return old.v, kind == kindLive, true // a deleted version's value is zero
+			c.moveBack(e, nn)
+			return prev, kind == kindLive, true
 		}
 	}
+}
+
+// tryStore is trySwap for Store, which needs neither the previous value nor
+// its absence: it pins nothing.
+func (c *core[K, V]) tryStore(s *shard[K, V], e *entry[K, V], ep uint64, v V) bool {
+	for {
+		old := e.p.Load()
+		kind := old.kind()
+		if kind == kindExpunged {
+			return false
+		}
+		if nn := c.liveNode(old, ep, v); e.p.CompareAndSwap(old, nn) {
+			if kind != kindLive {
+				c.addCount(s, 1)
+			}
+			c.moveBack(e, nn)
+			return true
+		}
+	}
+}
+
+// Moving values back into their entries.
+//
+// A load of a key whose value lives in the entry's own version (first) takes
+// one cache miss less than one whose value lives in a separate version. An
+// update must publish its value in a new version: first is current while
+// loads may read it. Once published, the writer copies the value into first
+// and points the entry back at it (moveBack), if V is a single machine word,
+// which a load reading first while it is rewritten cannot see torn, and no
+// snapshot is open (nothing reads an old version).
+//
+// A load that read first before such a rewrite still returns a value that
+// was current while it ran: every value written into first was published
+// before, and first is rewritten only while it is not current. A writer
+// that returns or compares the value it replaces must read a first that
+// nobody rewrites until its compare-and-swap: else its swap could succeed
+// against a first rewritten and made current again (an ABA). It pins the
+// entry (acquire, release); a writer rewrites first only while no writer
+// pins it, and pinning writers check first is still current after pinning.
+//
+// The rewrite is a data race by design, so the race detector's build does
+// without it (raceBuild).
+
+// acquire returns the current version of e for a writer that needs its
+// value; if that is e.first, e is pinned until release.
+func (c *core[K, V]) acquire(e *entry[K, V]) (old *node[V], pinned bool) {
+	for {
+		old = e.p.Load()
+		if !c.inline || old != &e.first {
+			return old, false
+		}
+		e.pins.Add(2)
+		if e.p.Load() == &e.first {
+			return old, true
+		}
+		e.pins.Add(-2)
+	}
+}
+
+func (c *core[K, V]) release(e *entry[K, V], pinned bool) {
+	if pinned {
+		e.pins.Add(-2)
+	}
+}
+
+// moveBack copies nn, the version this writer just published in e, into
+// e.first and makes that current, if it can without waiting.
+func (c *core[K, V]) moveBack(e *entry[K, V], nn *node[V]) {
+	if !c.inline || nn == nil || nn.meta&histFlag != 0 || c.openEpochs.Load() != nil || !e.pins.CompareAndSwap(0, 1) {
+		return
+	}
+	if e.p.Load() == nn { // then first is not current, and only this writer may make it so
+		e.first.v = nn.v
+		e.first.meta = nn.meta
+		e.p.CompareAndSwap(nn, &e.first)
+	}
+	e.pins.Add(-1)
+}
+
+// untearable reports whether V is one machine word or less, with nothing
+// inside it to copy separately: a racing read sees a whole written value.
+func untearable[V any]() bool {
+	var v V
+	if unsafe.Sizeof(v) > unsafe.Sizeof(uintptr(0)) {
+		return false
+	}
+	switch reflect.TypeOf(&v).Elem().Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Pointer, reflect.UnsafePointer,
+		reflect.Chan, reflect.Func, reflect.Map:
+		return true
+	}
+	return false
 }
 
 // deleteLive replaces old, the live version of e, by a tombstone and counts
@@ -481,7 +588,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 		return m.loadSlow(c, s, h, key, read)
 	}
 	if mt&(mt-1) == 0 {
-		if e := g.e[slotOf(mt)]; e != nil && e.h == h && e.key == key {
+		if e := g.e[slotOf(mt)]; e != nil && e.hi == hashHi(h) && e.key == key {
 			return e.p.Load().value()
 		}
 	}
@@ -532,7 +639,7 @@ func (m *Map[K, V]) locate(key K) (c *core[K, V], s *shard[K, V], h uint64, read
 	for i := t.index(h, c.shardBits); ; i = (i + 1) & mask {
 		g := &t.groups[i&mask]
 		for m := g.matches(tag); m != 0; m &= m - 1 {
-			if x := g.e[slotOf(m)]; x != nil && x.h == h && x.key == key {
+			if x := g.e[slotOf(m)]; x != nil && x.hi == hashHi(h) && x.key == key {
 				return c, s, h, read, x
 			}
 		}
@@ -564,7 +671,12 @@ func (m *Map[K, V]) loadSlow(c *core[K, V], s *shard[K, V], h uint64, key K, rea
 
 // Store sets the value for key.
 func (m *Map[K, V]) Store(key K, value V) {
-	m.Swap(key, value)
+	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
+	defer g.leave()
+	if ok && c.tryStore(s, e, ep, value) {
+		return
+	}
+	c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{op: UpdateOp, value: value})
 }
 
 // Swap stores value for key and returns the previous value, if any.
@@ -610,12 +722,16 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 	defer g.leave()
 	if ok {
 		for {
-			old := e.p.Load()
+			old, pinned := c.acquire(e)
 			if old.kind() != kindLive {
+				c.release(e, pinned)
 				return value, false
 			}
-			if c.deleteLive(s, e, old, ep) {
-				return old.v, true
+			deleted := c.deleteLive(s, e, old, ep)
+			value = old.v
+			c.release(e, pinned)
+			if deleted {
+				return value, true
 			}
 		}
 	}
@@ -625,7 +741,25 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 
 // Delete deletes the value for key.
 func (m *Map[K, V]) Delete(key K) {
-	m.LoadAndDelete(key)
+	c, s, h, read, e := m.locate(key)
+	ok := e != nil
+	if !ok && !read.amended {
+		return
+	}
+	g, ep := c.enter()
+	defer g.leave()
+	if ok {
+		for {
+			old := e.p.Load() // no pin: Delete needs neither the value nor more than liveness
+			if old.kind() != kindLive {
+				return
+			}
+			if c.deleteLive(s, e, old, ep) {
+				return
+			}
+		}
+	}
+	c.mutateLocked(s, h, key, ep, read, mutation[V]{op: DeleteOp, miss: true})
 }
 
 // Compute atomically reads the value of key and replaces it by what f
@@ -641,29 +775,42 @@ func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op Co
 	defer g.leave()
 	if found {
 		for {
-			old := e.p.Load()
+			old, pinned := c.acquire(e)
 			if old.kind() != kindLive {
+				c.release(e, pinned)
 				break
 			}
-			nv, op := f(old.v, true)
-			switch op {
-			case CancelOp:
-				return old.v, true
-			case UpdateOp:
-				if e.p.CompareAndSwap(old, c.liveNode(old, ep, nv)) {
-					return nv, true
-				}
-			case DeleteOp:
-				if c.deleteLive(s, e, old, ep) {
-					return actual, false
-				}
-			default:
-				panic(fmt.Sprintf("mapx: Compute: invalid %v", op))
+			done, actual, ok, nn := c.computeLive(s, e, old, ep, f)
+			c.release(e, pinned)
+			if done {
+				c.moveBack(e, nn)
+				return actual, ok
 			}
 		}
 	}
 	r := c.mutateLocked(s, h, key, ep, absent(read, found), mutation[V]{compute: f, miss: true})
 	return r.now, r.present
+}
+
+// computeLive applies f to old, the live version of e, for Compute; done is
+// false if e changed meanwhile. nn is the version it published, if any.
+func (c *core[K, V]) computeLive(s *shard[K, V], e *entry[K, V], old *node[V], ep uint64, f func(old V, loaded bool) (V, ComputeOp)) (done bool, actual V, ok bool, nn *node[V]) {
+	nv, op := f(old.v, true)
+	switch op {
+	case CancelOp:
+		return true, old.v, true, nil
+	case UpdateOp:
+		if nn = c.liveNode(old, ep, nv); e.p.CompareAndSwap(old, nn) {
+			return true, nv, true, nn
+		}
+	case DeleteOp:
+		if c.deleteLive(s, e, old, ep) {
+			return true, actual, false, nil
+		}
+	default:
+		panic(fmt.Sprintf("mapx: Compute: invalid %v", op))
+	}
+	return false, actual, false, nil
 }
 
 // Clear deletes all the entries. It is atomic shard by shard, not across
@@ -747,15 +894,23 @@ func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V
 	defer g.leave()
 	if ok {
 		for {
-			n := e.p.Load()
+			n, pinned := c.acquire(e)
 			if n.kind() != kindLive || n.v != old {
+				c.release(e, pinned)
 				return false // an entry of the read table is the key's only entry
 			}
+			var done bool
+			var nn *node[V]
 			if op == DeleteOp {
-				if c.deleteLive(s, e, n, ep) {
-					return true
+				done = c.deleteLive(s, e, n, ep)
+			} else if nn = c.liveNode(n, ep, new); e.p.CompareAndSwap(n, nn) {
+				done = true
+			}
+			c.release(e, pinned)
+			if done {
+				if nn != nil {
+					c.moveBack(e, nn)
 				}
-			} else if e.p.CompareAndSwap(n, c.liveNode(n, ep, new)) {
 				return true
 			}
 		}
@@ -813,11 +968,23 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 			defer s.missLocked() // after the write: promotion must not race the lookup above
 		}
 	}
+	// A pinned entry (acquire) is released before each retry and on return,
+	// and then the version published, if any, moves back into it.
+	pinned := false
+	var published *node[V]
+	defer func() {
+		c.release(e, pinned)
+		if published != nil {
+			c.moveBack(e, published)
+		}
+	}()
 	for {
+		c.release(e, pinned)
+		pinned = false
 		var old *node[V]
 		r.loaded = false
 		if e != nil {
-			old = e.p.Load()
+			old, pinned = c.acquire(e)
 			r.loaded = old.kind() == kindLive
 		}
 		var zero V
@@ -837,9 +1004,11 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 			return r
 		case UpdateOp:
 			if r.loaded {
-				if !e.p.CompareAndSwap(old, c.liveNode(old, ep, nv)) {
+				nn := c.liveNode(old, ep, nv)
+				if !e.p.CompareAndSwap(old, nn) {
 					continue
 				}
+				published = nn
 				r.now, r.present, r.changed = nv, true, true
 				return r
 			}

@@ -288,3 +288,127 @@ func TestDeletedVersionsHoldTheZeroValue(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestSwapsReturnEachValueOnce: goroutines swap distinct values into one key;
+// every value written, and the one it started with, is then either returned
+// by exactly one Swap as the value it replaced or left in the map. Updated
+// values move back into their entry, so a Swap that read the entry's own
+// version while another writer rewrote it would return a value twice and
+// lose one (see moveBack); Compute and CompareAndSwap run alongside.
+func TestSwapsReturnEachValueOnce(t *testing.T) {
+	const goroutines, swaps = 4, 20000
+	m := mapx.New[int, int]()
+	m.Store(1, 0)
+	returned := make([][]int, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= swaps; i++ {
+				v := g<<20 | i
+				switch i % 8 {
+				case 0: // Compute, reporting the value it replaced
+					var old int
+					m.Compute(1, func(o int, loaded bool) (int, mapx.ComputeOp) {
+						if !loaded {
+							t.Error("Compute: key missing")
+						}
+						old = o
+						return v, mapx.UpdateOp
+					})
+					returned[g] = append(returned[g], old)
+				case 4: // CompareAndSwap from the value it loaded
+					for {
+						old, _ := m.Load(1)
+						if mapx.CompareAndSwap(m, 1, old, v) {
+							returned[g] = append(returned[g], old)
+							break
+						}
+					}
+				default:
+					prev, loaded := m.Swap(1, v)
+					if !loaded {
+						t.Error("Swap: key missing")
+					}
+					returned[g] = append(returned[g], prev)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[int]int{}
+	for _, r := range returned {
+		for _, v := range r {
+			seen[v]++
+		}
+	}
+	last, _ := m.Load(1)
+	seen[last]++
+	want := []int{0}
+	for g := range goroutines {
+		for i := 1; i <= swaps; i++ {
+			want = append(want, g<<20|i)
+		}
+	}
+	for _, v := range want {
+		if seen[v] != 1 {
+			t.Fatalf("value %#x: replaced or left %d times, want once", v, seen[v])
+		}
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("%d distinct values seen, %d written", len(seen), len(want))
+	}
+}
+
+// TestUpdatedValuesMoveBackIntoTheirEntries: after an update, a value of one
+// machine word is moved back into its entry, so that loads take one cache
+// miss less — except in the race detector's build, where the rewrite would
+// be reported, and while a snapshot is open, which may read the entry's old
+// version. Wider values stay in their own versions, since a load racing
+// their rewrite could see one torn.
+func TestUpdatedValuesMoveBackIntoTheirEntries(t *testing.T) {
+	moves := !mapx.RaceBuild
+	ints := mapx.New[string, int]()
+	ints.Store("k", 1)
+	for i, update := range []func(){
+		func() { ints.Store("k", 2) },
+		func() { ints.Swap("k", 3) },
+		func() { mapx.CompareAndSwap(ints, "k", 3, 4) },
+		func() {
+			ints.Compute("k", func(old int, _ bool) (int, mapx.ComputeOp) { return old + 1, mapx.UpdateOp })
+		},
+	} {
+		update()
+		if got := mapx.ValueInEntry(ints, "k"); got != moves {
+			t.Errorf("update %d: value in its entry: %v, want %v", i, got, moves)
+		}
+	}
+	if v, _ := ints.Load("k"); v != 5 {
+		t.Fatalf("Load = %d, want 5", v)
+	}
+
+	snap := ints.Snapshot()
+	ints.Store("k", 6)
+	if mapx.ValueInEntry(ints, "k") {
+		t.Error("a value moved back into its entry while a snapshot was open")
+	}
+	if v, _ := snap.Load("k"); v != 5 {
+		t.Errorf("snapshot Load = %d, want 5", v)
+	}
+	snap.Close()
+	ints.Store("k", 7)
+	if got := mapx.ValueInEntry(ints, "k"); got != moves {
+		t.Errorf("after the snapshot closed: value in its entry: %v, want %v", got, moves)
+	}
+
+	strs := mapx.New[string, string]()
+	strs.Store("k", "a")
+	strs.Store("k", "b")
+	if mapx.ValueInEntry(strs, "k") {
+		t.Error("a string value moved back into its entry")
+	}
+	if v, _ := strs.Load("k"); v != "b" {
+		t.Errorf("Load = %q, want b", v)
+	}
+}

@@ -3,7 +3,10 @@ package mapx
 import "math/bits"
 
 // table is an open-addressing hash table from keys to entries, indexed by
-// the same hash that picks the shard, so a key is hashed once per operation.
+// the same hash that picks the shard, so a key is hashed once per operation;
+// of that hash, entries keep and tables use the top half (hashHi), so that
+// an entry has room for its pin count and stays 48 bytes for string keys
+// and int values.
 // A shard's dirty table is changed under the shard lock; once promoted to be
 // the read table it is never changed again, so loads read it without a lock.
 //
@@ -36,7 +39,13 @@ const (
 // tagOf is the control byte of a slot holding an entry with hash h. It
 // comes from bits that neither pick the shard nor, in any table of
 // reasonable size, the group.
-func tagOf(h uint64) uint8 { return max(uint8(h>>16), 2) }
+func tagOf(h uint64) uint8 { return max(uint8(h>>32), 2) }
+
+// hashHi is the half of a hash that entries keep and tables use: the top
+// one. Tables of more than 2^(32 − shard bits) groups would find only every
+// other start group, or fewer, and probe longer; nothing else depends on the
+// bottom half.
+func hashHi(h uint64) uint32 { return uint32(h >> 32) }
 
 // matches returns the slots of g whose control byte is b, as the high bit of
 // their byte. A slot above a match may show up as a false match; callers
@@ -63,13 +72,14 @@ func newTable[K comparable, V any](capacity int) *table[K, V] {
 	return &table[K, V]{groups: make([]group[K, V], n), shift: uint8(64 - bits.TrailingZeros(uint(n)))}
 }
 
-// index is the group where the probe for h starts. The shard bits (the top
-// ones) are shifted out first: within a shard they are all the same. Both
-// shifts are taken mod 64, which spares the compiler's checks for shifts of
-// 64 or more; the one such shift, of a table of one group (shift 64), is
-// then 0, and the mask makes the index 0 as it must be.
+// index is the group where the probe for h starts, from the top half of h
+// (all that entries keep of it: hashHi). The shard bits (the top ones) are
+// shifted out first: within a shard they are all the same. Both shifts are
+// taken mod 64, which spares the compiler's checks for shifts of 64 or more;
+// the one such shift, of a table of one group (shift 64), is then 0, and the
+// mask makes the index 0 as it must be.
 func (t *table[K, V]) index(h uint64, shardBits uint8) uint64 {
-	return (h << (shardBits & 63)) >> (t.shift & 63) & uint64(len(t.groups)-1)
+	return ((h &^ (1<<32 - 1)) << (shardBits & 63)) >> (t.shift & 63) & uint64(len(t.groups)-1)
 }
 
 // lookup returns the entry for key, or nil. A nil table is empty.
@@ -82,7 +92,7 @@ func (t *table[K, V]) lookup(h uint64, shardBits uint8, key K) *entry[K, V] {
 	for i := t.index(h, shardBits); ; i = (i + 1) & mask {
 		g := &t.groups[i&mask]
 		for m := g.matches(tag); m != 0; m &= m - 1 {
-			if e := g.e[slotOf(m)]; e != nil && e.h == h && e.key == key {
+			if e := g.e[slotOf(m)]; e != nil && e.hi == hashHi(h) && e.key == key {
 				return e
 			}
 		}
@@ -98,7 +108,8 @@ func (t *table[K, V]) insert(e *entry[K, V], shardBits uint8) {
 		t.rehash(shardBits)
 	}
 	mask := uint64(len(t.groups) - 1)
-	i := t.index(e.h, shardBits)
+	h := uint64(e.hi) << 32
+	i := t.index(h, shardBits)
 	for t.groups[i].free() == 0 {
 		i = (i + 1) & mask
 	}
@@ -107,7 +118,7 @@ func (t *table[K, V]) insert(e *entry[K, V], shardBits uint8) {
 	if g.ctrl>>(8*j)&0xff == ctrlEmpty {
 		t.used++
 	}
-	g.ctrl = g.ctrl&^(0xff<<(8*j)) | uint64(tagOf(e.h))<<(8*j)
+	g.ctrl = g.ctrl&^(0xff<<(8*j)) | uint64(tagOf(h))<<(8*j)
 	g.e[j] = e
 	t.live++
 }
@@ -121,7 +132,7 @@ func (t *table[K, V]) remove(h uint64, shardBits uint8, key K) {
 		g := &t.groups[i]
 		for m := g.matches(tag); m != 0; m &= m - 1 {
 			j := slotOf(m)
-			if e := g.e[j]; e != nil && e.h == h && e.key == key {
+			if e := g.e[j]; e != nil && e.hi == hashHi(h) && e.key == key {
 				mark := uint64(ctrlDel)
 				if g.matches(ctrlEmpty) != 0 {
 					mark = ctrlEmpty
