@@ -91,7 +91,7 @@
 //     the read/dirty design pays: most loads of new keys miss the read map
 //     and take the shard lock, and each promotion is followed by a copy of
 //     the read map into a fresh dirty map. On our churn benchmark (2 CPUs)
-//     mapx takes 1.3–1.5× sync.Map's time and 2.5–2.8× xsync's; a
+//     mapx takes 1.25–1.5× sync.Map's time and 2.5–2.8× xsync's; a
 //     lock-per-bucket hash table such as xsync's may serve better. Measure
 //     your workload with the loadgen command.
 //   - Compute's function may run more than once when other goroutines write
