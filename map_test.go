@@ -294,7 +294,8 @@ func TestDeletedVersionsHoldTheZeroValue(t *testing.T) {
 // by exactly one Swap as the value it replaced or left in the map. Updated
 // values move back into their entry, so a Swap that read the entry's own
 // version while another writer rewrote it would return a value twice and
-// lose one (see moveBack); Compute and CompareAndSwap run alongside.
+// lose one (see moveBack); Compute, LoadAndDelete and CompareAndSwap run
+// alongside.
 func TestSwapsReturnEachValueOnce(t *testing.T) {
 	const goroutines, swaps = 4, 20000
 	m := mapx.New[int, int]()
@@ -307,31 +308,37 @@ func TestSwapsReturnEachValueOnce(t *testing.T) {
 			defer wg.Done()
 			for i := 1; i <= swaps; i++ {
 				v := g<<20 | i
+				record := func(old int, loaded bool) {
+					if loaded {
+						returned[g] = append(returned[g], old)
+					}
+				}
 				switch i % 8 {
 				case 0: // Compute, reporting the value it replaced
 					var old int
-					m.Compute(1, func(o int, loaded bool) (int, mapx.ComputeOp) {
-						if !loaded {
-							t.Error("Compute: key missing")
-						}
-						old = o
+					var loaded bool
+					m.Compute(1, func(o int, l bool) (int, mapx.ComputeOp) {
+						old, loaded = o, l
 						return v, mapx.UpdateOp
 					})
-					returned[g] = append(returned[g], old)
+					record(old, loaded)
+				case 2: // LoadAndDelete, then a Swap into the missing key
+					record(m.LoadAndDelete(1))
+					record(m.Swap(1, v))
 				case 4: // CompareAndSwap from the value it loaded
 					for {
-						old, _ := m.Load(1)
+						old, ok := m.Load(1)
+						if !ok {
+							record(m.Swap(1, v))
+							break
+						}
 						if mapx.CompareAndSwap(m, 1, old, v) {
-							returned[g] = append(returned[g], old)
+							record(old, true)
 							break
 						}
 					}
 				default:
-					prev, loaded := m.Swap(1, v)
-					if !loaded {
-						t.Error("Swap: key missing")
-					}
-					returned[g] = append(returned[g], prev)
+					record(m.Swap(1, v))
 				}
 			}
 		}()
@@ -343,8 +350,9 @@ func TestSwapsReturnEachValueOnce(t *testing.T) {
 			seen[v]++
 		}
 	}
-	last, _ := m.Load(1)
-	seen[last]++
+	if last, ok := m.Load(1); ok {
+		seen[last]++
+	}
 	want := []int{0}
 	for g := range goroutines {
 		for i := 1; i <= swaps; i++ {
