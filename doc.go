@@ -35,9 +35,12 @@
 // gates; that instant with no write in flight is the snapshot's linearization
 // point. A write made afterwards links the versions that open snapshots still
 // see, so they find them. While no snapshot is open no history is kept, and a
-// version is just the value and a word: an entry holds its key, hash, current
-// version and the version it was inserted with (48 bytes with string keys and
-// int values), and an update allocates 16 bytes.
+// version is just the value and a word: an entry holds its key, half its
+// hash, a pin count, its current version and a version of its own (48 bytes
+// with string keys and int values), and an update allocates 16 bytes. A
+// value of one machine word is then copied back into the entry's own
+// version, so that loading it takes one cache miss less; writers that need
+// the value they replace pin that version while they read it.
 //
 // # Guarantees
 //
