@@ -196,7 +196,7 @@ func (m *Map[K, V]) admitStore(key K, value V, noWait bool) error {
 	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
 	defer g.leave()
 	if ok {
-		if _, _, ok := c.trySwap(s, e, ep, value, false); ok {
+		if _, _, ok := c.trySwap(s, e, ep, value, false, false); ok {
 			return nil
 		}
 	}

@@ -410,10 +410,10 @@ func (m *Map[K, V]) beginWrite(key K) (c *core[K, V], s *shard[K, V], h uint64, 
 // expunged entry is missing from the dirty table, and only a writer holding
 // the lock may put it back). Reviving is an insert, so TryStore, which must
 // pass admission control first, does not revive. loaded reports whether e
-// was live.
-func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V, revive bool) (prev V, loaded, ok bool) {
+// was live; prev is its value if needPrev is set (acquire).
+func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V, revive, needPrev bool) (prev V, loaded, ok bool) {
 	for {
-		old, pinned := c.acquire(e)
+		old, pinned := c.acquire(e, needPrev)
 		kind := old.kind()
 		if kind == kindExpunged || !revive && kind == kindTomb {
 			c.release(e, pinned)
@@ -421,7 +421,9 @@ func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V, rev
 		}
 		nn := c.liveNode(old, ep, v)
 		swapped := e.p.CompareAndSwap(old, nn)
-		prev = old.v // a deleted version's value is zero
+		if needPrev {
+			prev = old.v // a deleted version's value is zero
+		}
 		c.release(e, pinned)
 		if swapped {
 			if kind != kindLive {
@@ -429,25 +431,6 @@ func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V, rev
 			}
 			c.moveBack(e, nn)
 			return prev, kind == kindLive, true
-		}
-	}
-}
-
-// tryStore is trySwap for Store, which needs neither the previous value nor
-// its absence: it pins nothing.
-func (c *core[K, V]) tryStore(s *shard[K, V], e *entry[K, V], ep uint64, v V) bool {
-	for {
-		old := e.p.Load()
-		kind := old.kind()
-		if kind == kindExpunged {
-			return false
-		}
-		if nn := c.liveNode(old, ep, v); e.p.CompareAndSwap(old, nn) {
-			if kind != kindLive {
-				c.addCount(s, 1)
-			}
-			c.moveBack(e, nn)
-			return true
 		}
 	}
 }
@@ -474,12 +457,14 @@ func (c *core[K, V]) tryStore(s *shard[K, V], e *entry[K, V], ep uint64, v V) bo
 // The rewrite is a data race by design, so the race detector's build does
 // without it (raceBuild).
 
-// acquire returns the current version of e for a writer that needs its
-// value; if that is e.first, e is pinned until release.
-func (c *core[K, V]) acquire(e *entry[K, V]) (old *node[V], pinned bool) {
+// acquire returns the current version of e for a writer; if the writer
+// needs its value and that is e.first, e is pinned until release. A writer
+// that needs no more than whether e is live (Store, Delete, TryStore) pins
+// nothing: e.first is live whatever it holds.
+func (c *core[K, V]) acquire(e *entry[K, V], needValue bool) (old *node[V], pinned bool) {
 	for {
 		old = e.p.Load()
-		if !c.inline || old != &e.first {
+		if !needValue || !c.inline || old != &e.first {
 			return old, false
 		}
 		e.pins.Add(2)
@@ -671,20 +656,20 @@ func (m *Map[K, V]) loadSlow(c *core[K, V], s *shard[K, V], h uint64, key K, rea
 
 // Store sets the value for key.
 func (m *Map[K, V]) Store(key K, value V) {
-	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
-	defer g.leave()
-	if ok && c.tryStore(s, e, ep, value) {
-		return
-	}
-	c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{op: UpdateOp, value: value})
+	m.swap(key, value, false)
 }
 
 // Swap stores value for key and returns the previous value, if any.
 func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
+	return m.swap(key, value, true)
+}
+
+// swap is Swap, and Store when needPrev is false.
+func (m *Map[K, V]) swap(key K, value V, needPrev bool) (previous V, loaded bool) {
 	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
 	defer g.leave()
 	if ok {
-		if prev, loaded, ok := c.trySwap(s, e, ep, value, true); ok {
+		if prev, loaded, ok := c.trySwap(s, e, ep, value, true, needPrev); ok {
 			return prev, loaded
 		}
 	}
@@ -713,6 +698,16 @@ func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 
 // LoadAndDelete deletes key and returns its previous value, if any.
 func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
+	return m.loadAndDelete(key, true)
+}
+
+// Delete deletes the value for key.
+func (m *Map[K, V]) Delete(key K) {
+	m.loadAndDelete(key, false)
+}
+
+// loadAndDelete is LoadAndDelete, and Delete when needValue is false.
+func (m *Map[K, V]) loadAndDelete(key K, needValue bool) (value V, loaded bool) {
 	c, s, h, read, e := m.locate(key)
 	ok := e != nil
 	if !ok && !read.amended {
@@ -722,13 +717,15 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 	defer g.leave()
 	if ok {
 		for {
-			old, pinned := c.acquire(e)
+			old, pinned := c.acquire(e, needValue)
 			if old.kind() != kindLive {
 				c.release(e, pinned)
 				return value, false
 			}
 			deleted := c.deleteLive(s, e, old, ep)
-			value = old.v
+			if needValue {
+				value = old.v
+			}
 			c.release(e, pinned)
 			if deleted {
 				return value, true
@@ -737,29 +734,6 @@ func (m *Map[K, V]) LoadAndDelete(key K) (value V, loaded bool) {
 	}
 	r := c.mutateLocked(s, h, key, ep, read, mutation[V]{op: DeleteOp, miss: true})
 	return r.old, r.loaded
-}
-
-// Delete deletes the value for key.
-func (m *Map[K, V]) Delete(key K) {
-	c, s, h, read, e := m.locate(key)
-	ok := e != nil
-	if !ok && !read.amended {
-		return
-	}
-	g, ep := c.enter()
-	defer g.leave()
-	if ok {
-		for {
-			old := e.p.Load() // no pin: Delete needs neither the value nor more than liveness
-			if old.kind() != kindLive {
-				return
-			}
-			if c.deleteLive(s, e, old, ep) {
-				return
-			}
-		}
-	}
-	c.mutateLocked(s, h, key, ep, read, mutation[V]{op: DeleteOp, miss: true})
 }
 
 // Compute atomically reads the value of key and replaces it by what f
@@ -775,7 +749,7 @@ func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op Co
 	defer g.leave()
 	if found {
 		for {
-			old, pinned := c.acquire(e)
+			old, pinned := c.acquire(e, true)
 			if old.kind() != kindLive {
 				c.release(e, pinned)
 				break
@@ -894,7 +868,7 @@ func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V
 	defer g.leave()
 	if ok {
 		for {
-			n, pinned := c.acquire(e)
+			n, pinned := c.acquire(e, true)
 			if n.kind() != kindLive || n.v != old {
 				c.release(e, pinned)
 				return false // an entry of the read table is the key's only entry
@@ -908,9 +882,7 @@ func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V
 			}
 			c.release(e, pinned)
 			if done {
-				if nn != nil {
-					c.moveBack(e, nn)
-				}
+				c.moveBack(e, nn) // nil after a delete
 				return true
 			}
 		}
@@ -984,7 +956,7 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 		var old *node[V]
 		r.loaded = false
 		if e != nil {
-			old, pinned = c.acquire(e)
+			old, pinned = c.acquire(e, true)
 			r.loaded = old.kind() == kindLive
 		}
 		var zero V
