@@ -16,6 +16,7 @@ BENCH       ?= .
 BENCH_COUNT ?= 6
 BENCH_TIME  ?= 500ms
 BENCH_OUT   ?= bench/results.txt
+BENCH_CPU   ?=
 
 .PHONY: all demo test fmt-check vet staticcheck test-race test-norace fuzz-seeds bench tools stack-up stack-down clean
 
@@ -74,7 +75,7 @@ bench: $(BENCHSTAT)
 	@rm -f $(BENCH_OUT)
 	@for i in $$(seq $(BENCH_COUNT)); do \
 	  echo "bench round $$i of $(BENCH_COUNT)" >&2; \
-	  (cd bench && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCH_TIME) -count 1 .) >> $(BENCH_OUT); \
+	  (cd bench && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCH_TIME) -count 1 $(if $(BENCH_CPU),-cpu $(BENCH_CPU)) .) >> $(BENCH_OUT); \
 	done
 	$(BENCHSTAT) -col /impl $(BENCH_OUT)
 	$(GO) -C bench run ./cmd/pairs $(abspath $(BENCH_OUT))

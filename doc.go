@@ -91,12 +91,15 @@
 //   - For a map written by one goroutine, or guarded by a lock you already
 //     hold, a plain Go map is smaller and faster.
 //   - For a write-heavy map of ever-new keys (a churn of inserts and deletes)
-//     the read/dirty design pays: most loads of new keys miss the read map
-//     and take the shard lock, and each promotion is followed by a copy of
-//     the read map into a fresh dirty map. On our churn benchmark (2 CPUs)
-//     mapx takes 1.25–1.5× sync.Map's time and 2.5–2.8× xsync's; a
-//     lock-per-bucket hash table such as xsync's may serve better. Measure
-//     your workload with the loadgen command.
+//     the read/dirty design pays: a shard's read map is promoted only once
+//     as many reads have missed it as its dirty map holds entries, by which
+//     time the keys have turned over, so nearly every load misses the read
+//     map and takes the shard lock (on our churn benchmark, 1.1 misses per
+//     load); and each promotion is followed by a copy of the read map into
+//     a fresh dirty map. On that benchmark mapx is at or under sync.Map's
+//     time with one CPU, but takes 1.2–1.35× sync.Map's time and 2.4–2.8×
+//     xsync's with two; a lock-per-bucket hash table such as xsync's may
+//     serve better. Measure your workload with the loadgen command.
 //   - Compute's function may run more than once when other goroutines write
 //     the same key at the same time, and must not call methods of the map.
 //   - Clear is atomic only shard by shard.

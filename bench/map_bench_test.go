@@ -73,6 +73,11 @@ func BenchmarkChurn(b *testing.B) {
 				i := next.Add(1)
 				m.Store(ring[i%uint64(len(ring))], int(i))
 			}
+			mm, isMapx := m.(*mapx.Map[string, int])
+			var st0 mapx.Stats
+			if isMapx {
+				st0 = mm.Stats()
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -88,6 +93,13 @@ func BenchmarkChurn(b *testing.B) {
 					m.Delete(ring[(i-warmKeys)%uint64(len(ring))])
 				}
 			})
+			if isMapx {
+				// How often the read/dirty design takes its slow path here.
+				b.StopTimer()
+				st := mm.Stats()
+				b.ReportMetric(float64(st.ReadMisses-st0.ReadMisses)/float64(b.N), "misses/op")
+				b.ReportMetric(float64(st.Promotions-st0.Promotions)/float64(b.N)*1e3, "promotions/kop")
+			}
 		})
 	}
 }

@@ -50,8 +50,8 @@
 //
 // Measured on a 2-core machine (bench/README.md), Load through the wrapper
 // takes 1.02–1.07× the bare map's time with the global provider and no SDK,
-// and 1.22–1.26× with the SDK and a reader (paired medians of four runs of
-// 40 interleaved rounds): the count is a chain of about 50
+// and 1.22–1.26× with the SDK and a reader (paired medians of five runs of
+// 40 interleaved rounds, sessions 4 to 6): the count is a chain of about 50
 // instructions, each waiting on the one before (pinning to the P, the
 // increment, unpinning), and there any chain that long costs a Load that
 // much.
