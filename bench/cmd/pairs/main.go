@@ -66,10 +66,13 @@ func main() {
 type round map[string]float64
 
 // parse splits go test output into rounds: a round starts at each "goos:"
-// header (or at a benchmark met a second time).
+// header (or at a benchmark met a second time). Benchmarks run with more
+// than one GOMAXPROCS (go test -cpu 1,2) are told apart by a last element
+// "cpu=N" of their name; with one, the names are left as they are.
 func parse(r io.Reader) ([]round, error) {
 	var rounds []round
 	cur := round{}
+	procs := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
@@ -81,6 +84,7 @@ func parse(r io.Reader) ([]round, error) {
 		if !ok {
 			continue
 		}
+		procs[name[strings.LastIndex(name, "/cpu=")+5:]] = true
 		if _, seen := cur[name]; seen {
 			rounds, cur = append(rounds, cur), round{}
 		}
@@ -89,11 +93,20 @@ func parse(r io.Reader) ([]round, error) {
 	if len(cur) > 0 {
 		rounds = append(rounds, cur)
 	}
+	if len(procs) == 1 {
+		for i, rd := range rounds {
+			plain := round{}
+			for name, ns := range rd {
+				plain[name[:strings.LastIndex(name, "/cpu=")]] = ns
+			}
+			rounds[i] = plain
+		}
+	}
 	return rounds, sc.Err()
 }
 
-// benchLine parses "BenchmarkX/impl=y-2  N  12.3 ns/op ...", dropping the
-// GOMAXPROCS suffix.
+// benchLine parses "BenchmarkX/impl=y-2  N  12.3 ns/op ..." into the name
+// "BenchmarkX/impl=y/cpu=2" (cpu=1 if it has no GOMAXPROCS suffix).
 func benchLine(line string) (name string, ns float64, ok bool) {
 	fields := strings.Fields(line)
 	if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") || fields[3] != "ns/op" {
@@ -103,13 +116,13 @@ func benchLine(line string) (name string, ns float64, ok bool) {
 	if err != nil {
 		return "", 0, false
 	}
-	name = fields[0]
+	name, cpu := fields[0], "1"
 	if i := strings.LastIndexByte(name, '-'); i > 0 {
 		if _, err := strconv.Atoi(name[i+1:]); err == nil {
-			name = name[:i]
+			name, cpu = name[:i], name[i+1:]
 		}
 	}
-	return name, ns, true
+	return name + "/cpu=" + cpu, ns, true
 }
 
 type row struct {

@@ -71,3 +71,26 @@ func TestRoundsWithoutHeaders(t *testing.T) {
 		t.Fatalf("%d rounds, want 3", len(rounds))
 	}
 }
+
+// TestProcsAreToldApart: with go test -cpu 1,2 each GOMAXPROCS gets its own
+// rows, named by a last element cpu=N, and its own rounds.
+func TestProcsAreToldApart(t *testing.T) {
+	in := `goos: linux
+BenchmarkChurn/impl=mapx     	 100	        30.0 ns/op
+BenchmarkChurn/impl=mapx-2   	 100	        20.0 ns/op
+BenchmarkChurn/impl=xsync    	 100	        10.0 ns/op
+BenchmarkChurn/impl=xsync-2  	 100	        40.0 ns/op
+`
+	rounds, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rounds) != 1 {
+		t.Fatalf("%d rounds, want 1", len(rounds))
+	}
+	rows := ratios(rounds, "mapx")
+	if len(rows) != 2 || rows[0].bench != "BenchmarkChurn/cpu=1" || rows[0].median != 1.0/3 ||
+		rows[1].bench != "BenchmarkChurn/cpu=2" || rows[1].median != 2 {
+		t.Errorf("rows = %+v, want BenchmarkChurn/cpu=1 at 1/3 and BenchmarkChurn/cpu=2 at 2", rows)
+	}
+}
