@@ -23,14 +23,7 @@ BenchmarkChurn/impl=xsync-2  	 100	        40.0 ns/op	       0 B/op
 // round (2, 1, 4 → 2), not the ratio of the medians (30/10 = 3), and a
 // benchmark without its base in the round is left out.
 func TestRatiosArePairedByRound(t *testing.T) {
-	rounds, err := parse(strings.NewReader(sample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rounds) != 3 {
-		t.Fatalf("%d rounds, want 3", len(rounds))
-	}
-	rows := ratios(rounds, "mapx")
+	rows := ratios(mustParse(t, sample, 3), "mapx")
 	if len(rows) != 1 {
 		t.Fatalf("rows = %+v, want one (Mix/loads=100, xsync)", rows)
 	}
@@ -62,14 +55,7 @@ func TestMedianInterval(t *testing.T) {
 
 // TestRoundsWithoutHeaders: a benchmark met a second time starts a round.
 func TestRoundsWithoutHeaders(t *testing.T) {
-	in := strings.ReplaceAll(sample, "goos: linux\n", "")
-	rounds, err := parse(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rounds) != 3 {
-		t.Fatalf("%d rounds, want 3", len(rounds))
-	}
+	mustParse(t, strings.ReplaceAll(sample, "goos: linux\n", ""), 3)
 }
 
 // TestProcsAreToldApart: with go test -cpu 1,2 each GOMAXPROCS gets its own
@@ -81,16 +67,22 @@ BenchmarkChurn/impl=mapx-2   	 100	        20.0 ns/op
 BenchmarkChurn/impl=xsync    	 100	        10.0 ns/op
 BenchmarkChurn/impl=xsync-2  	 100	        40.0 ns/op
 `
-	rounds, err := parse(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rounds) != 1 {
-		t.Fatalf("%d rounds, want 1", len(rounds))
-	}
-	rows := ratios(rounds, "mapx")
+	rows := ratios(mustParse(t, in, 1), "mapx")
 	if len(rows) != 2 || rows[0].bench != "BenchmarkChurn/cpu=1" || rows[0].median != 1.0/3 ||
 		rows[1].bench != "BenchmarkChurn/cpu=2" || rows[1].median != 2 {
 		t.Errorf("rows = %+v, want BenchmarkChurn/cpu=1 at 1/3 and BenchmarkChurn/cpu=2 at 2", rows)
 	}
+}
+
+// mustParse parses in and checks that it holds want rounds.
+func mustParse(t *testing.T, in string, want int) []round {
+	t.Helper()
+	rounds, err := parse(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rounds) != want {
+		t.Fatalf("%d rounds, want %d", len(rounds), want)
+	}
+	return rounds
 }
