@@ -150,10 +150,15 @@ func (t *table[K, V]) remove(h uint64, shardBits uint8, key K) {
 	}
 }
 
-// rehash rebuilds the table without deleted markers, about twice as large as
-// its live entries need.
+// grownTable returns an empty table for live entries and as many inserts
+// to come: about twice as large as the entries need.
+func grownTable[K comparable, V any](live int) *table[K, V] {
+	return newTable[K, V](2*live + 1)
+}
+
+// rehash rebuilds the table without deleted markers (grownTable).
 func (t *table[K, V]) rehash(shardBits uint8) {
-	nt := newTable[K, V](2*t.live + 1)
+	nt := grownTable[K, V](t.live)
 	for e := range t.all {
 		nt.insert(e, shardBits)
 	}
