@@ -18,16 +18,8 @@ func SetClock[K comparable, V any](m *Map[K, V], now func() time.Time) {
 // HistoryLen returns the number of versions kept for key, current one
 // included, or 0 if the map has no entry for it.
 func HistoryLen[K comparable, V any](m *Map[K, V], key K) int {
-	c := m.core()
-	h := c.hashOf(key)
-	s := c.shardOf(h)
-	s.mu.Lock()
-	e, ok := c.find(&s.read.Load().t, h, key)
-	if !ok {
-		e, ok = c.find(s.dirty, h, key)
-	}
-	s.mu.Unlock()
-	if !ok {
+	e := entryOf(m, key)
+	if e == nil {
 		return 0
 	}
 	n := 0
@@ -110,6 +102,12 @@ const RaceBuild = raceBuild
 // ValueInEntry reports whether key's current version is the one inside its
 // entry, or false if the map has no entry for it.
 func ValueInEntry[K comparable, V any](m *Map[K, V], key K) bool {
+	e := entryOf(m, key)
+	return e != nil && e.p.Load() == &e.first
+}
+
+// entryOf returns key's entry in its shard's read or dirty table, or nil.
+func entryOf[K comparable, V any](m *Map[K, V], key K) *entry[K, V] {
 	c := m.core()
 	h := c.hashOf(key)
 	s := c.shardOf(h)
@@ -117,7 +115,7 @@ func ValueInEntry[K comparable, V any](m *Map[K, V], key K) bool {
 	defer s.mu.Unlock()
 	e, ok := c.find(&s.read.Load().t, h, key)
 	if !ok {
-		e, ok = c.find(s.dirty, h, key)
+		e, _ = c.find(s.dirty, h, key)
 	}
-	return ok && e.p.Load() == &e.first
+	return e
 }
