@@ -80,11 +80,12 @@ func parse(r io.Reader) ([]round, error) {
 			rounds, cur = append(rounds, cur), round{}
 			continue
 		}
-		name, ns, ok := benchLine(line)
+		name, cpu, ns, ok := benchLine(line)
 		if !ok {
 			continue
 		}
-		procs[name[strings.LastIndex(name, "/cpu=")+5:]] = true
+		procs[cpu] = true
+		name += "/cpu=" + cpu
 		if _, seen := cur[name]; seen {
 			rounds, cur = append(rounds, cur), round{}
 		}
@@ -106,23 +107,23 @@ func parse(r io.Reader) ([]round, error) {
 }
 
 // benchLine parses "BenchmarkX/impl=y-2  N  12.3 ns/op ..." into the name
-// "BenchmarkX/impl=y/cpu=2" (cpu=1 if it has no GOMAXPROCS suffix).
-func benchLine(line string) (name string, ns float64, ok bool) {
+// "BenchmarkX/impl=y" and its GOMAXPROCS, "2" ("1" if it has no suffix).
+func benchLine(line string) (name, cpu string, ns float64, ok bool) {
 	fields := strings.Fields(line)
 	if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") || fields[3] != "ns/op" {
-		return "", 0, false
+		return "", "", 0, false
 	}
 	ns, err := strconv.ParseFloat(fields[2], 64)
 	if err != nil {
-		return "", 0, false
+		return "", "", 0, false
 	}
-	name, cpu := fields[0], "1"
+	name, cpu = fields[0], "1"
 	if i := strings.LastIndexByte(name, '-'); i > 0 {
 		if _, err := strconv.Atoi(name[i+1:]); err == nil {
 			name, cpu = name[:i], name[i+1:]
 		}
 	}
-	return name + "/cpu=" + cpu, ns, true
+	return name, cpu, ns, true
 }
 
 type row struct {
