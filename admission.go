@@ -193,12 +193,12 @@ func (m *Map[K, V]) StoreWait(ctx context.Context, key K, value V) (err error) {
 }
 
 func (m *Map[K, V]) admitStore(key K, value V, noWait bool) error {
-	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
-	defer g.leave()
-	if ok {
-		if _, _, ok := c.trySwap(s, e, ep, value, false, false); ok {
+	w := m.beginWrite(key)
+	defer w.g.leave()
+	if w.e != nil {
+		if _, _, ok := w.c.trySwap(w.s, w.e, w.ep, value, false, false); ok {
 			return nil
 		}
 	}
-	return c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{op: UpdateOp, value: value, admit: true, noWait: noWait}).err
+	return w.locked(key, mutation[V]{op: UpdateOp, value: value, admit: true, noWait: noWait}).err
 }

@@ -119,3 +119,15 @@ func entryOf[K comparable, V any](m *Map[K, V], key K) *entry[K, V] {
 	}
 	return e
 }
+
+// LookupCopies looks key up with each hand-written copy of table.lookup and
+// with lookup itself, in m's current read table: viaLoad is what Load's fast
+// path returns, viaProbe what loadProbe returns; located reports whether
+// locate found the entry that lookup finds (both nil counts as the same).
+func LookupCopies[K comparable, V any](m *Map[K, V], key K) (viaLoad, viaProbe V, okLoad, okProbe, located bool) {
+	viaLoad, okLoad = m.Load(key)
+	viaProbe, okProbe = m.loadProbe(key)
+	c, s, h, read, e := m.locate(key)
+	located = e == read.t.lookup(h, c.shardBits, key) && s == c.shardOf(h)
+	return viaLoad, viaProbe, okLoad, okProbe, located
+}

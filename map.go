@@ -56,6 +56,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	// of consecutive loads: 4.6 % faster on Mix/loads=100 than the whole
 	// probe written out here (14 interleaved rounds, p=0.016), which was 12 %
 	// faster than a call to locate.
+	// keep in step with table.lookup (FuzzLookupCopies)
 	c := m.c.Load()
 	if c == nil {
 		return m.loadProbe(key)
@@ -132,6 +133,7 @@ func (m *Map[K, V]) locate(key K) (c *core[K, V], s *shard[K, V], h uint64, read
 	if len(t.groups) == 0 {
 		return
 	}
+	// keep in step with table.lookup (FuzzLookupCopies)
 	mask := uint64(len(t.groups) - 1)
 	tag := tagOf(h)
 	for i := t.index(h, c.shardBits); ; i = (i + 1) & mask {
@@ -179,14 +181,14 @@ func (m *Map[K, V]) Swap(key K, value V) (previous V, loaded bool) {
 
 // swap is Swap, and Store when needPrev is false.
 func (m *Map[K, V]) swap(key K, value V, needPrev bool) (previous V, loaded bool) {
-	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
-	defer g.leave()
-	if ok {
-		if prev, loaded, ok := c.trySwap(s, e, ep, value, true, needPrev); ok {
+	w := m.beginWrite(key)
+	defer w.g.leave()
+	if w.e != nil {
+		if prev, loaded, ok := w.c.trySwap(w.s, w.e, w.ep, value, true, needPrev); ok {
 			return prev, loaded
 		}
 	}
-	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{op: UpdateOp, value: value})
+	r := w.locked(key, mutation[V]{op: UpdateOp, value: value})
 	return r.old, r.loaded
 }
 
@@ -258,9 +260,9 @@ func (m *Map[K, V]) loadAndDelete(key K, needValue bool) (value V, loaded bool) 
 // the same time; only the last call takes effect. f must not call methods of
 // this map.
 func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op ComputeOp)) (actual V, ok bool) {
-	c, s, h, g, ep, read, e, found := m.beginWrite(key)
-	defer g.leave()
-	if found {
+	w := m.beginWrite(key)
+	defer w.g.leave()
+	if c, s, e, ep := w.c, w.s, w.e, w.ep; e != nil {
 		for {
 			old, pinned := c.acquire(e, true)
 			if old.kind() != kindLive {
@@ -275,7 +277,7 @@ func (m *Map[K, V]) Compute(key K, f func(old V, loaded bool) (newValue V, op Co
 			}
 		}
 	}
-	r := c.mutateLocked(s, h, key, ep, absent(read, found), mutation[V]{compute: f, miss: true})
+	r := w.locked(key, mutation[V]{compute: f, miss: true})
 	return r.now, r.present
 }
 
@@ -356,9 +358,9 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool
 // compareAnd applies op (UpdateOp with new, or DeleteOp) to key if its value
 // is old, and reports whether it did.
 func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V) bool {
-	c, s, h, g, ep, read, e, ok := m.beginWrite(key)
-	defer g.leave()
-	if ok {
+	w := m.beginWrite(key)
+	defer w.g.leave()
+	if c, s, e, ep := w.c, w.s, w.e, w.ep; e != nil {
 		for {
 			n, pinned := c.acquire(e, true)
 			if n.kind() != kindLive || n.v != old {
@@ -379,7 +381,7 @@ func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V
 			}
 		}
 	}
-	r := c.mutateLocked(s, h, key, ep, absent(read, ok), mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
+	r := w.locked(key, mutation[V]{compute: func(cur V, loaded bool) (V, ComputeOp) {
 		if loaded && cur == old {
 			return new, op
 		}

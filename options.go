@@ -67,10 +67,13 @@ func WithInsertRate(perSecond float64, burst int) Option {
 }
 
 // WithHasher replaces the default hash (hash/maphash with a per-map random
-// seed) used to pick a key's shard. Equality of keys stays Go's ==: two keys
-// that are == must hash alike, and the hash decides only the shard, so a poor
-// hash costs balance, never correctness. K must be the map's key type, or New
-// panics.
+// seed). Equality of keys stays Go's ==: two keys that are == must hash
+// alike. The hash picks a key's shard, its group in the shard's tables and
+// the tag that lookups compare before they compare keys, so a poor hash
+// costs time, never correctness: keys that hash alike share one shard and
+// one probe sequence, and a lookup compares every one of them, so a
+// constant hash makes each operation linear in the number of keys. K must
+// be the map's key type, or New panics.
 func WithHasher[K comparable](hash func(K) uint64) Option {
 	if hash == nil {
 		panic("mapx: WithHasher(nil): the hash function must not be nil")

@@ -4,14 +4,31 @@ import (
 	"fmt"
 )
 
+// write is a write of one key under way: what beginWrite found.
+type write[K comparable, V any] struct {
+	c    *core[K, V]
+	s    *shard[K, V] // the key's shard
+	h    uint64       // the key's hash
+	g    *gate        // the gate the writer entered; it must leave it
+	ep   uint64       // the epoch of the versions the write publishes
+	read *readOnly[K, V]
+	e    *entry[K, V] // the key's entry in read, or nil
+}
+
 // beginWrite starts a write of key: it looks the key up in its shard's read
 // table and enters as a writer (the caller must leave the gate). The read
 // table may be promoted meanwhile; an entry found in it stays the key's entry
 // unless it is expunged, which lock-free writers check.
-func (m *Map[K, V]) beginWrite(key K) (c *core[K, V], s *shard[K, V], h uint64, g *gate, ep uint64, read *readOnly[K, V], e *entry[K, V], found bool) {
-	c, s, h, read, e = m.locate(key)
-	g, ep = c.enter()
-	return c, s, h, g, ep, read, e, e != nil
+func (m *Map[K, V]) beginWrite(key K) write[K, V] {
+	c, s, h, read, e := m.locate(key)
+	g, ep := c.enter()
+	return write[K, V]{c: c, s: s, h: h, g: g, ep: ep, read: read, e: e}
+}
+
+// locked applies mu to key under the shard lock, once the lock-free path
+// has not done the write.
+func (w *write[K, V]) locked(key K, mu mutation[V]) mutationResult[V] {
+	return w.c.mutateLocked(w.s, w.h, key, w.ep, absent(w.read, w.e != nil), mu)
 }
 
 // trySwap replaces the version of e without taking the lock: a live one
