@@ -21,7 +21,7 @@ type core[K comparable, V any] struct {
 
 	tomb     *node[V] // shared tombstone with no history
 	expunged *node[V] // shared expunged marker with no history
-	inline   bool     // updated values move back into their entries (moveBack)
+	word     wordKind // whether updated values move back into their entries (moveBack)
 
 	_          [cacheLine]byte
 	epoch      atomic.Uint64            // snapshot epoch; changes only when a snapshot is taken
@@ -67,7 +67,7 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 		tomb:     &node[V]{meta: kindTomb},
 		expunged: &node[V]{meta: kindExpunged},
 		open:     make(map[uint64]int),
-		inline:   !raceBuild && untearable[V](),
+		word:     wordKindOf[V](),
 	}
 	for n>>c.shardBits > 1 {
 		c.shardBits++

@@ -45,8 +45,10 @@ func newEntry[K comparable, V any](key K, h, e uint64, v V) *entry[K, V] {
 // entry (acquire, release); a writer rewrites first only while no writer
 // pins it, and pinning writers check first is still current after pinning.
 //
-// The rewrite is a data race by design, so the race detector's build does
-// without it (raceBuild).
+// Loads read first without a lock while it may be rewritten, so every read
+// and write of a version's value and meta goes through sync/atomic (load,
+// loadMeta): the word kinds that moveBack rewrites are those sync/atomic
+// has, and the race detector's build runs the same code.
 
 // acquire returns the current version of e for a writer; if the writer
 // needs its value and that is e.first, e is pinned until release. A writer
@@ -55,7 +57,7 @@ func newEntry[K comparable, V any](key K, h, e uint64, v V) *entry[K, V] {
 func (c *core[K, V]) acquire(e *entry[K, V], needValue bool) (old *node[V], pinned bool) {
 	for {
 		old = e.p.Load()
-		if !needValue || !c.inline || old != &e.first {
+		if !needValue || c.word == wordNone || old != &e.first {
 			return old, false
 		}
 		e.pins.Add(2)
@@ -75,30 +77,61 @@ func (c *core[K, V]) release(e *entry[K, V], pinned bool) {
 // moveBack copies nn, the version this writer just published in e, into
 // e.first and makes that current, if it can without waiting.
 func (c *core[K, V]) moveBack(e *entry[K, V], nn *node[V]) {
-	if !c.inline || nn == nil || nn.meta&histFlag != 0 || c.openEpochs.Load() != nil || !e.pins.CompareAndSwap(0, 1) {
+	if c.word == wordNone || nn == nil || nn.meta&histFlag != 0 || c.openEpochs.Load() != nil || !e.pins.CompareAndSwap(0, 1) {
 		return
 	}
 	if e.p.Load() == nn { // then first is not current, and only this writer may make it so
-		e.first.v = nn.v
-		e.first.meta = nn.meta
+		c.storeFirst(e, nn)
 		e.p.CompareAndSwap(nn, &e.first)
 	}
 	e.pins.Add(-1)
 }
 
-// untearable reports whether V is one machine word or less, with nothing
-// inside it to copy separately: a racing read sees a whole written value.
-func untearable[V any]() bool {
+// wordKind says whether moveBack may rewrite values of a type in place, and
+// with which atomic operations they are then read and written.
+type wordKind uint8
+
+const (
+	wordNone    wordKind = iota // not one word: never rewritten, read plainly
+	wordScalar                  // one word without pointers: atomic uintptr
+	wordPointer                 // one pointer: atomic unsafe.Pointer, which keeps the write barrier
+)
+
+// wordKindOf returns the wordKind of V.
+func wordKindOf[V any]() wordKind {
 	var v V
-	if unsafe.Sizeof(v) > unsafe.Sizeof(uintptr(0)) {
-		return false
+	if unsafe.Sizeof(v) != unsafe.Sizeof(uintptr(0)) {
+		return wordNone
 	}
 	switch reflect.TypeOf(&v).Elem().Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Pointer, reflect.UnsafePointer,
-		reflect.Chan, reflect.Func, reflect.Map:
-		return true
+	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64, reflect.Uintptr, reflect.Float64:
+		return wordScalar
+	case reflect.Pointer, reflect.UnsafePointer, reflect.Chan, reflect.Func, reflect.Map:
+		return wordPointer
 	}
-	return false
+	return wordNone
+}
+
+// load returns n's value; moveBack may be rewriting it (entry).
+func (c *core[K, V]) load(n *node[V]) (v V) {
+	switch c.word {
+	case wordScalar:
+		*(*uintptr)(unsafe.Pointer(&v)) = atomic.LoadUintptr((*uintptr)(unsafe.Pointer(&n.v)))
+	case wordPointer:
+		*(*unsafe.Pointer)(unsafe.Pointer(&v)) = atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&n.v)))
+	default:
+		v = n.v
+	}
+	return v
+}
+
+// storeFirst copies nn's value and meta into e.first, which is not current.
+func (c *core[K, V]) storeFirst(e *entry[K, V], nn *node[V]) {
+	switch c.word {
+	case wordScalar:
+		atomic.StoreUintptr((*uintptr)(unsafe.Pointer(&e.first.v)), *(*uintptr)(unsafe.Pointer(&nn.v)))
+	case wordPointer:
+		atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&e.first.v)), *(*unsafe.Pointer)(unsafe.Pointer(&nn.v)))
+	}
+	atomic.StoreUint64(&e.first.meta, nn.meta)
 }

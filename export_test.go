@@ -95,10 +95,6 @@ func DeadVersionsWithValues[K comparable, V comparable](m *Map[K, V]) int {
 	return bad
 }
 
-// RaceBuild is whether this is the race detector's build, which never moves
-// values back into their entries.
-const RaceBuild = raceBuild
-
 // ValueInEntry reports whether key's current version is the one inside its
 // entry, or false if the map has no entry for it.
 func ValueInEntry[K comparable, V any](m *Map[K, V], key K) bool {

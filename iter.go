@@ -102,7 +102,7 @@ func (c *core[K, V]) scan(ctx context.Context, shardTable func(int) *table[K, V]
 			if scanned++; done != nil && scanned%ctxCheckEvery == 0 && cancelled() {
 				return it
 			}
-			if v, ok := resolve(e, epoch); ok {
+			if v, ok := c.resolve(e, epoch); ok {
 				it.Visited++
 				if !f(e.key, v) {
 					it.Outcome = Stopped

@@ -88,7 +88,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	}
 	if mt&(mt-1) == 0 {
 		if e := g.e[slotOf(mt)]; e != nil && e.hi == hashHi(h) && e.key == key {
-			return e.p.Load().value()
+			return c.value(e.p.Load())
 		}
 	}
 	return m.loadProbe(key)
@@ -102,7 +102,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 func (m *Map[K, V]) loadProbe(key K) (value V, ok bool) {
 	c, s, h, read, e := m.locate(key)
 	if e != nil {
-		return e.p.Load().value()
+		return c.value(e.p.Load())
 	}
 	if !read.amended {
 		return value, false
@@ -166,7 +166,7 @@ func (m *Map[K, V]) loadSlow(c *core[K, V], s *shard[K, V], h uint64, key K, rea
 	if !found {
 		return value, false
 	}
-	return e.p.Load().value()
+	return c.value(e.p.Load())
 }
 
 // Store sets the value for key.
@@ -199,7 +199,7 @@ func (m *Map[K, V]) LoadOrStore(key K, value V) (actual V, loaded bool) {
 	ok := e != nil
 	if ok {
 		if n := e.p.Load(); n.kind() == kindLive {
-			return n.v, true
+			return c.load(n), true
 		}
 	}
 	g, ep := c.enter()
@@ -239,7 +239,7 @@ func (m *Map[K, V]) loadAndDelete(key K, needValue bool) (value V, loaded bool) 
 			}
 			deleted := c.deleteLive(s, e, old, ep)
 			if needValue {
-				value = old.v
+				value = c.load(old)
 			}
 			c.release(e, pinned)
 			if deleted {
@@ -363,7 +363,7 @@ func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V
 	if c, s, e, ep := w.c, w.s, w.e, w.ep; e != nil {
 		for {
 			n, pinned := c.acquire(e, true)
-			if n.kind() != kindLive || n.v != old {
+			if n.kind() != kindLive || c.load(n) != old {
 				c.release(e, pinned)
 				return false // an entry of the read table is the key's only entry
 			}

@@ -92,7 +92,7 @@ func (s *shard[K, V]) dirtyGrew() {
 // rounds, p=0.012).
 func (s *shard[K, V]) touchDirty(h uint64, shardBits uint8) {
 	if v := s.dview.Load(); v != nil {
-		touch(&v.groups[v.index(h, shardBits)].ctrl)
+		atomic.LoadUint64(&v.groups[v.index(h, shardBits)].ctrl) // the value does not matter
 	}
 }
 

@@ -112,7 +112,7 @@ func (s *Snapshot[K, V]) check() {
 }
 
 // resolve returns the version of e visible at epoch.
-func resolve[K comparable, V any](e *entry[K, V], epoch uint64) (v V, ok bool) {
+func (c *core[K, V]) resolve(e *entry[K, V], epoch uint64) (v V, ok bool) {
 	n := e.p.Load()
 	for n != nil && n.epoch() > epoch {
 		n = n.prev()
@@ -120,7 +120,7 @@ func resolve[K comparable, V any](e *entry[K, V], epoch uint64) (v V, ok bool) {
 	if n == nil {
 		return v, false
 	}
-	return n.value()
+	return c.value(n)
 }
 
 // Load returns the value key had at the snapshot's cut.
@@ -131,7 +131,7 @@ func (s *Snapshot[K, V]) Load(key K) (value V, ok bool) {
 	if e == nil {
 		return value, false
 	}
-	return resolve(e, s.epoch)
+	return s.c.resolve(e, s.epoch)
 }
 
 // Len returns the number of entries in the snapshot, exactly. The first call

@@ -1,6 +1,9 @@
 package mapx
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync/atomic"
+)
 
 // table is an open-addressing hash table from keys to entries, indexed by
 // the same hash that picks the shard, so a key is hashed once per operation;
@@ -9,6 +12,8 @@ import "math/bits"
 // and int values.
 // A shard's dirty table is changed under the shard lock; once promoted to be
 // the read table it is never changed again, so loads read it without a lock.
+// Lookups prefetch a dirty table's control words without the lock
+// (touchDirty), so writers store those words atomically.
 //
 // Slots come in groups of seven that fill one cache line, with a control
 // byte per slot: 0 for empty, 1 for deleted, otherwise a tag of 8 bits from
@@ -118,7 +123,7 @@ func (t *table[K, V]) insert(e *entry[K, V], shardBits uint8) {
 	if g.ctrl>>(8*j)&0xff == ctrlEmpty {
 		t.used++
 	}
-	g.ctrl = g.ctrl&^(0xff<<(8*j)) | uint64(tagOf(h))<<(8*j)
+	atomic.StoreUint64(&g.ctrl, g.ctrl&^(0xff<<(8*j))|uint64(tagOf(h))<<(8*j))
 	g.e[j] = e
 	t.live++
 }
@@ -138,7 +143,7 @@ func (t *table[K, V]) remove(h uint64, shardBits uint8, key K) {
 					mark = ctrlEmpty
 					t.used--
 				}
-				g.ctrl = g.ctrl&^(0xff<<(8*j)) | mark<<(8*j)
+				atomic.StoreUint64(&g.ctrl, g.ctrl&^(0xff<<(8*j))|mark<<(8*j))
 				g.e[j] = nil
 				t.live--
 				return

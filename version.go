@@ -39,20 +39,22 @@ type histNode[V any] struct {
 	prev    atomic.Pointer[node[V]]
 }
 
-func (n *node[V]) epoch() uint64 { return n.meta >> epochShift }
-func (n *node[V]) kind() uint64  { return n.meta & kindMask }
+// loadMeta reads n.meta, which moveBack rewrites in entries' own versions.
+func (n *node[V]) loadMeta() uint64 { return atomic.LoadUint64(&n.meta) }
+
+func (n *node[V]) epoch() uint64 { return n.loadMeta() >> epochShift }
+func (n *node[V]) kind() uint64  { return n.loadMeta() & kindMask }
 
 // value returns n's value, if n holds one. It does not branch on the kind:
 // whether a key is deleted is as random as the workload, and a mispredicted
-// branch on it cost Mix/loads=90 and 75 about 12 % (20 interleaved rounds,
-// p=0.003 and p=0.002).
-func (n *node[V]) value() (v V, ok bool) {
-	return n.v, n.kind() == kindLive
+// branch on it is costly on the mixes.
+func (c *core[K, V]) value(n *node[V]) (v V, ok bool) {
+	return c.load(n), n.kind() == kindLive
 }
 
 // prev returns the version before n that open snapshots may see, or nil.
 func (n *node[V]) prev() *node[V] {
-	if n.meta&histFlag == 0 {
+	if n.loadMeta()&histFlag == 0 {
 		return nil
 	}
 	return (*histNode[V])(unsafe.Pointer(n)).prev.Load()
@@ -60,7 +62,7 @@ func (n *node[V]) prev() *node[V] {
 
 // cutHistory drops the versions before n.
 func (n *node[V]) cutHistory() {
-	if n.meta&histFlag != 0 {
+	if n.loadMeta()&histFlag != 0 {
 		(*histNode[V])(unsafe.Pointer(n)).prev.Store(nil)
 	}
 }
@@ -111,7 +113,7 @@ func (c *core[K, V]) history(old *node[V], e uint64) *node[V] {
 		case tail == nil:
 			q.cutHistory() // no open snapshot reads past the version it sees
 		default:
-			q = newNode(q.v, q.epoch(), q.kind(), tail)
+			q = newNode(c.load(q), q.epoch(), q.kind(), tail)
 		}
 		tail = q
 	}

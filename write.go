@@ -48,7 +48,7 @@ func (c *core[K, V]) trySwap(s *shard[K, V], e *entry[K, V], ep uint64, v V, rev
 		nn := c.liveNode(old, ep, v)
 		swapped := e.p.CompareAndSwap(old, nn)
 		if needPrev {
-			prev = old.v // a deleted version's value is zero
+			prev = c.load(old) // a deleted version's value is zero
 		}
 		c.release(e, pinned)
 		if swapped {
@@ -82,10 +82,11 @@ func (c *core[K, V]) addCount(s *shard[K, V], d int64) {
 // computeLive applies f to old, the live version of e, for Compute; done is
 // false if e changed meanwhile. nn is the version it published, if any.
 func (c *core[K, V]) computeLive(s *shard[K, V], e *entry[K, V], old *node[V], ep uint64, f func(old V, loaded bool) (V, ComputeOp)) (done bool, actual V, ok bool, nn *node[V]) {
-	nv, op := f(old.v, true)
+	ov := c.load(old)
+	nv, op := f(ov, true)
 	switch op {
 	case CancelOp:
-		return true, old.v, true, nil
+		return true, ov, true, nil
 	case UpdateOp:
 		if nn = c.liveNode(old, ep, nv); e.p.CompareAndSwap(old, nn) {
 			return true, nv, true, nn
@@ -174,7 +175,7 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 		var zero V
 		r.old = zero
 		if r.loaded {
-			r.old = old.v
+			r.old = c.load(old)
 		}
 		nv, op := mu.value, mu.op
 		if mu.compute != nil {
