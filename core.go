@@ -19,9 +19,10 @@ type core[K comparable, V any] struct {
 	gates     []gate         // writers in flight, by stripe of goroutines
 	gateShift uint8          // 64 - log2(len(gates))
 
-	tomb     *node[V] // shared tombstone with no history
-	expunged *node[V] // shared expunged marker with no history
-	word     wordKind // whether updated values move back into their entries (moveBack)
+	tomb      *node[V]        // shared tombstone with no history
+	emptyRead *readOnly[K, V] // shared read table of an empty shard
+	expunged  *node[V]        // shared expunged marker with no history
+	word      wordKind        // whether updated values move back into their entries (moveBack)
 
 	_          [cacheLine]byte
 	epoch      atomic.Uint64            // snapshot epoch; changes only when a snapshot is taken
@@ -84,9 +85,9 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 		}
 		c.hash = h
 	}
-	empty := &readOnly[K, V]{}
+	c.emptyRead = &readOnly[K, V]{}
 	for i := range c.shards {
-		c.shards[i].read.Store(empty)
+		c.shards[i].read.Store(c.emptyRead)
 	}
 	c.admission.init(cfg)
 	c.codec = cfg.codec

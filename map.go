@@ -243,6 +243,7 @@ func (m *Map[K, V]) loadAndDelete(key K, needValue bool) (value V, loaded bool) 
 			}
 			c.release(e, pinned)
 			if deleted {
+				c.deletedLockFree(s)
 				return value, true
 			}
 		}
@@ -287,6 +288,9 @@ func (m *Map[K, V]) Clear() {
 	c := m.core()
 	for i := range c.shards {
 		s := &c.shards[i]
+		if r := s.read.Load(); r.t.len() == 0 && !r.amended {
+			continue // empty: clearing it now or at this instant is the same
+		}
 		g, ep := c.enter()
 		s.mu.Lock()
 		removed := int64(0)
@@ -319,10 +323,11 @@ func (m *Map[K, V]) Clear() {
 		if read.amended {
 			clearEntries(s.dirty)
 		}
-		s.read.Store(&readOnly[K, V]{})
+		s.read.Store(c.emptyRead)
 		s.dirty = nil
 		s.dview.Store(nil)
 		s.misses = 0
+		s.fresh = 0
 		s.dirtyLen.Store(0)
 		c.addCount(s, -removed)
 		s.mu.Unlock()
@@ -358,9 +363,13 @@ func CompareAndDelete[K, V comparable](m *Map[K, V], key K, old V) (deleted bool
 // compareAnd applies op (UpdateOp with new, or DeleteOp) to key if its value
 // is old, and reports whether it did.
 func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V) bool {
-	w := m.beginWrite(key)
+	c, s, h, read, e := m.locate(key)
+	if e == nil && !read.amended {
+		return false // the key is in neither table
+	}
+	w := beginAt(c, s, h, read, e)
 	defer w.g.leave()
-	if c, s, e, ep := w.c, w.s, w.e, w.ep; e != nil {
+	if ep := w.ep; e != nil {
 		for {
 			n, pinned := c.acquire(e, true)
 			if n.kind() != kindLive || c.load(n) != old {
@@ -376,6 +385,9 @@ func compareAnd[K, V comparable](m *Map[K, V], key K, old V, op ComputeOp, new V
 			}
 			c.release(e, pinned)
 			if done {
+				if op == DeleteOp {
+					c.deletedLockFree(s)
+				}
 				c.moveBack(e, nn) // nil after a delete
 				return true
 			}

@@ -31,28 +31,52 @@ func TestMissesAndPromotionsAreExact(t *testing.T) {
 	if st := m.Stats(); st.DirtyEntries != 1 || st.ReadMisses != 0 || st.Promotions != 0 {
 		t.Fatalf("after one insert: %+v", st)
 	}
-	m.Load(1) // a miss; misses (1) reach the dirty map's size (1): promotion
-	if st := m.Stats(); st.ReadMisses != 1 || st.Promotions != 1 || st.DirtyEntries != 0 {
-		t.Fatalf("after one miss: %+v", st)
+	loads := func(key, n int) {
+		for range n {
+			m.Load(key)
+		}
 	}
-	m.Load(1) // now in the read map
-	m.Load(2) // absent, and the read map is complete: no lock, no miss
-	if st := m.Stats(); st.ReadMisses != 1 || st.Promotions != 1 {
+	loads(1, 15) // misses below the floor of 16 promote nothing
+	if st := m.Stats(); st.ReadMisses != 15 || st.Promotions != 0 || st.DirtyEntries != 1 {
+		t.Fatalf("after 15 misses: %+v", st)
+	}
+	m.Load(1) // the 16th miss reaches the floor and the dirty map's size: promotion
+	if st := m.Stats(); st.ReadMisses != 16 || st.Promotions != 1 || st.DirtyEntries != 0 {
+		t.Fatalf("after 16 misses: %+v", st)
+	}
+	m.Load(1)   // now in the read map
+	m.Load(999) // absent, and the read map is complete: no lock, no miss
+	if st := m.Stats(); st.ReadMisses != 16 || st.Promotions != 1 {
 		t.Fatalf("after read-map hits: %+v", st)
 	}
-	m.Store(2, 2) // copies the read map into a new dirty map
-	m.Store(3, 3)
-	if st := m.Stats(); st.DirtyEntries != 3 {
-		t.Fatalf("dirty map holds %d entries, want 3", st.DirtyEntries)
+	for k := 2; k <= 20; k++ { // copies the read map into a new dirty map
+		m.Store(k, k)
+	}
+	if st := m.Stats(); st.DirtyEntries != 20 {
+		t.Fatalf("dirty map holds %d entries, want 20", st.DirtyEntries)
+	}
+	// 19 new keys: fewer than twice the misses once they reach the floor, so
+	// the dirty map is promoted when misses reach its size.
+	loads(2, 19)
+	if st := m.Stats(); st.ReadMisses != 35 || st.Promotions != 1 {
+		t.Fatalf("19 misses below the dirty size: %+v", st)
 	}
 	m.Load(2)
-	m.Load(3)
-	if st := m.Stats(); st.ReadMisses != 3 || st.Promotions != 1 {
-		t.Fatalf("two misses below the dirty size: %+v", st)
+	if st := m.Stats(); st.ReadMisses != 36 || st.Promotions != 2 || st.Entries != 20 {
+		t.Fatalf("20th miss: %+v", st)
 	}
-	m.Load(9) // third miss reaches the dirty size
-	if st := m.Stats(); st.ReadMisses != 4 || st.Promotions != 2 || st.Entries != 3 {
-		t.Fatalf("third miss: %+v", st)
+	// 80 new keys, at least twice the misses: the keys are being replaced,
+	// and 16 misses (an eighth of the live keys or more) promote.
+	for k := 21; k <= 100; k++ {
+		m.Store(k, k)
+	}
+	loads(50, 15)
+	if st := m.Stats(); st.ReadMisses != 51 || st.Promotions != 2 || st.DirtyEntries != 100 {
+		t.Fatalf("15 misses among new keys: %+v", st)
+	}
+	m.Load(50)
+	if st := m.Stats(); st.ReadMisses != 52 || st.Promotions != 3 || st.DirtyEntries != 0 {
+		t.Fatalf("16 misses among new keys: %+v", st)
 	}
 }
 

@@ -25,7 +25,7 @@ type shard[K comparable, V any] struct {
 	dirtyLen   atomic.Int64
 	readMisses atomic.Int64
 	promotions atomic.Int64
-	_          [8]byte
+	fresh      int // keys put into the dirty table since it was made (promote.go)
 	// The writer fields fill the second cache line exactly (TestShardLayout).
 }
 
@@ -110,24 +110,4 @@ func (c *core[K, V]) expungeLocked(e *entry[K, V]) bool {
 		return e.p.Load().kind() != kindLive
 	}
 	return false
-}
-
-// missLocked counts a read that had to consult the dirty map and promotes the
-// dirty map once such misses have cost as much as copying it.
-func (s *shard[K, V]) missLocked() {
-	s.readMisses.Add(1)
-	s.misses++
-	if s.misses < s.dirty.len() {
-		return
-	}
-	s.promoteLocked()
-}
-
-func (s *shard[K, V]) promoteLocked() {
-	s.read.Store(&readOnly[K, V]{t: *s.dirty})
-	s.dirty = nil
-	s.dview.Store(nil)
-	s.misses = 0
-	s.dirtyLen.Store(0)
-	s.promotions.Add(1)
 }

@@ -146,6 +146,9 @@ func (t *table[K, V]) remove(h uint64, shardBits uint8, key K) {
 				atomic.StoreUint64(&g.ctrl, g.ctrl&^(0xff<<(8*j))|mark<<(8*j))
 				g.e[j] = nil
 				t.live--
+				if len(t.groups) > 1 && t.live*16 < len(t.groups)*groupSlots {
+					t.rehash(shardBits) // a table that emptied shrinks
+				}
 				return
 			}
 		}

@@ -20,7 +20,11 @@ type write[K comparable, V any] struct {
 // table may be promoted meanwhile; an entry found in it stays the key's entry
 // unless it is expunged, which lock-free writers check.
 func (m *Map[K, V]) beginWrite(key K) write[K, V] {
-	c, s, h, read, e := m.locate(key)
+	return beginAt(m.locate(key))
+}
+
+// beginAt is beginWrite for a key that locate has looked up.
+func beginAt[K comparable, V any](c *core[K, V], s *shard[K, V], h uint64, read *readOnly[K, V], e *entry[K, V]) write[K, V] {
 	g, ep := c.enter()
 	return write[K, V]{c: c, s: s, h: h, g: g, ep: ep, read: read, e: e}
 }
@@ -93,6 +97,7 @@ func (c *core[K, V]) computeLive(s *shard[K, V], e *entry[K, V], old *node[V], e
 		}
 	case DeleteOp:
 		if c.deleteLive(s, e, old, ep) {
+			c.deletedLockFree(s)
 			return true, actual, false, nil
 		}
 	default:
@@ -210,10 +215,12 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 					s.read.Store(&readOnly[K, V]{t: read.t, amended: true})
 				}
 				s.dirty.insert(newEntry(key, h, ep, nv), c.shardBits)
+				s.fresh++
 				s.dirtyGrew()
 			case old.kind() == kindExpunged: // only changed under the lock
 				e.p.Store(c.liveNode(old, ep, nv))
 				s.dirty.insert(e, c.shardBits)
+				s.fresh++
 				s.dirtyGrew()
 			default: // a tombstone, in the dirty table if there is one; lock-free writers may revive it too
 				if !e.p.CompareAndSwap(old, c.liveNode(old, ep, nv)) {
@@ -239,7 +246,7 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 			}
 			if !inRead {
 				s.dirty.remove(h, c.shardBits, key)
-				s.dirtyLen.Store(int64(s.dirty.len()))
+				s.dirtyGrew() // or shrank
 			}
 			r.changed = true
 			return r

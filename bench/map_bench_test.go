@@ -40,6 +40,7 @@ func BenchmarkMix(b *testing.B) {
 				var seed atomic.Uint64
 				b.ReportAllocs()
 				b.ResetTimer()
+				defer cpuPerOp(b)()
 				b.RunParallel(func(pb *testing.PB) {
 					r := rng(seed.Add(0x9E3779B97F4A7C15))
 					for pb.Next() {
@@ -80,6 +81,7 @@ func BenchmarkChurn(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			reportCPU := cpuPerOp(b)
 			b.RunParallel(func(pb *testing.PB) {
 				r := rng(next.Load()*0x9E3779B97F4A7C15 + 1)
 				for pb.Next() {
@@ -93,6 +95,7 @@ func BenchmarkChurn(b *testing.B) {
 					m.Delete(ring[(i-warmKeys)%uint64(len(ring))])
 				}
 			})
+			reportCPU()
 			if isMapx {
 				// How often the read/dirty design takes its slow path here.
 				b.StopTimer()
