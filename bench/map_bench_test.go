@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -231,4 +232,47 @@ func BenchmarkPersist(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkGrowth fills an empty map with 1M keys from 2 goroutines while 2
+// others load keys already stored; ns/op is the time of one whole fill.
+func BenchmarkGrowth(b *testing.B) {
+	const n = 1 << 20
+	keys := Keys(n)
+	for _, impl := range Impls {
+		b.Run("impl="+impl.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			reportCPU := cpuPerOp(b)
+			for range b.N {
+				m := impl.New()
+				var stored [2]atomic.Int64 // keys stored by each writer: w, w+2, w+4...
+				var done atomic.Bool
+				var wg sync.WaitGroup
+				for w := range 2 {
+					wg.Go(func() {
+						for i := w; i < n; i += 2 {
+							m.Store(keys[i], i)
+							stored[w].Add(1)
+						}
+					})
+				}
+				for r := range 2 {
+					wg.Go(func() {
+						x := rng(r + 1)
+						for !done.Load() {
+							if k := 2 * min(stored[0].Load(), stored[1].Load()); k > 0 {
+								m.Load(keys[x.next()%uint64(k)])
+							}
+						}
+					})
+				}
+				for stored[0].Load()+stored[1].Load() < n {
+					runtime.Gosched()
+				}
+				done.Store(true)
+				wg.Wait()
+			}
+			reportCPU()
+		})
+	}
 }
