@@ -53,9 +53,7 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	// Without calls, and with little alive across the comparison of keys
 	// (which the compiler spills around its call to memequal), a load runs in
 	// fewer instructions, so the processor overlaps more of the cache misses
-	// of consecutive loads: 4.6 % faster on Mix/loads=100 than the whole
-	// probe written out here (14 interleaved rounds, p=0.016), which was 12 %
-	// faster than a call to locate.
+	// of consecutive loads (bench/README.md has the measurements).
 	// keep in step with table.lookup (FuzzLookupCopies)
 	c := m.c.Load()
 	if c == nil {
@@ -113,8 +111,7 @@ func (m *Map[K, V]) loadProbe(key K) (value V, ok bool) {
 // locate hashes key, picks its shard and looks it up in the shard's read
 // table. Every operation starts here, so it is written out by hand: the
 // compiler inlines little into generic code (core, hashOf and table.lookup
-// stay calls), and each call would cost as much as the probe (calling them
-// instead measured 11 % slower on Mix/loads=90).
+// stay calls), and each call would cost as much as the probe.
 func (m *Map[K, V]) locate(key K) (c *core[K, V], s *shard[K, V], h uint64, read *readOnly[K, V], e *entry[K, V]) {
 	c = m.c.Load()
 	if c == nil {
