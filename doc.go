@@ -14,8 +14,12 @@
 // the original sync.Map: an immutable read-only table loaded atomically, and
 // a mutex-guarded dirty table that also holds keys added since the read table
 // was made. A load that finds its key in the read map takes no lock; one that must
-// consult the dirty map counts a read miss, and once a shard's misses reach the
-// size of its dirty map, the dirty map is promoted to be the new read map.
+// consult the dirty map counts a read miss, and once a shard's misses have cost
+// about as much as copying its tables, the dirty map is promoted to be the new
+// read map: when misses reach the size of the dirty map, or, in a shard whose
+// keys are being replaced, a sixteenth of its live keys (never below 16 misses).
+// A shard whose read map becomes mostly deleted entries is compacted, so a map
+// that shrinks gives its memory back.
 // Updates and deletes of keys in the read map are lock-free compare-and-swaps,
 // and so is storing a key again soon after its deletion; inserting a new key
 // takes the shard's lock. The tables are open-addressing tables of our own,

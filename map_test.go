@@ -66,7 +66,7 @@ func TestMissesAndPromotionsAreExact(t *testing.T) {
 		t.Fatalf("20th miss: %+v", st)
 	}
 	// 80 new keys, at least twice the misses: the keys are being replaced,
-	// and 16 misses (an eighth of the live keys or more) promote.
+	// and 16 misses (a sixteenth of the live keys or more) promote.
 	for k := 21; k <= 100; k++ {
 		m.Store(k, k)
 	}

@@ -14,7 +14,7 @@ const minPromoteMisses = 16
 // missLocked counts a read that had to consult the dirty table, and promotes
 // the dirty table once such misses have cost as much as copying it: when
 // they reach the dirty table's size, or, in a shard whose keys are being
-// replaced (fresh keys arrive at least twice as fast as misses), an eighth
+// replaced (fresh keys arrive at least twice as fast as misses), a sixteenth
 // of its live keys. A read-mostly shard, where misses outnumber inserts,
 // keeps the first rule.
 func (s *shard[K, V]) missLocked() {
@@ -23,7 +23,7 @@ func (s *shard[K, V]) missLocked() {
 	if s.misses < minPromoteMisses {
 		return
 	}
-	if s.misses < s.dirty.len() && (s.fresh < 2*s.misses || 8*s.misses < int(s.count.Load())) {
+	if s.misses < s.dirty.len() && (s.fresh < 2*s.misses || 16*s.misses < int(s.count.Load())) {
 		return
 	}
 	s.promoteLocked()

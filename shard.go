@@ -37,13 +37,14 @@ func (c *core[K, V]) dirtyLocked(s *shard[K, V]) {
 		return
 	}
 	read := s.read.Load()
-	// The read table holds every key of the shard. While few of them are
-	// deleted, copy it slot for slot: deleted entries may stay in the dirty
-	// table, and the copy touches no entry. Otherwise leave them out, which
+	// The read table holds every key of the shard. While at most half of
+	// them are deleted, copy it slot for slot: deleted entries may stay in
+	// the dirty table, and the copy touches no entry, where leaving them out
+	// takes a cache miss per entry. Otherwise leave them out, which
 	// must look at every entry, in a table sized as rehash sizes it, so that
 	// the inserts that follow do not rehash it at once.
 	live := int(s.count.Load())
-	if dead := read.t.len() - live; dead*4 <= read.t.len() {
+	if dead := read.t.len() - live; dead*2 <= read.t.len() {
 		s.dirty = read.t.clone()
 	} else {
 		s.dirty = grownTable[K, V](live)
@@ -67,7 +68,7 @@ func (c *core[K, V]) copyLive(t *table[K, V], g *group[K, V]) {
 	}
 	for j, e := range g.e {
 		if e != nil && (dead&(1<<j) == 0 || !c.expungeLocked(e)) {
-			t.insert(e, c.shardBits)
+			t.insertUnshared(e, c.shardBits)
 		}
 	}
 }

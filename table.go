@@ -109,6 +109,16 @@ func (t *table[K, V]) lookup(h uint64, shardBits uint8, key K) *entry[K, V] {
 
 // insert adds e, whose key the table must not hold.
 func (t *table[K, V]) insert(e *entry[K, V], shardBits uint8) {
+	t.add(e, shardBits, true)
+}
+
+// insertUnshared is insert into a table that no lookup sees yet, which may
+// store its control words plainly.
+func (t *table[K, V]) insertUnshared(e *entry[K, V], shardBits uint8) {
+	t.add(e, shardBits, false)
+}
+
+func (t *table[K, V]) add(e *entry[K, V], shardBits uint8, shared bool) {
 	if (t.used+1)*4 > len(t.groups)*groupSlots*3 {
 		t.rehash(shardBits)
 	}
@@ -123,7 +133,11 @@ func (t *table[K, V]) insert(e *entry[K, V], shardBits uint8) {
 	if g.ctrl>>(8*j)&0xff == ctrlEmpty {
 		t.used++
 	}
-	atomic.StoreUint64(&g.ctrl, g.ctrl&^(0xff<<(8*j))|uint64(tagOf(h))<<(8*j))
+	if ctrl := g.ctrl&^(0xff<<(8*j)) | uint64(tagOf(h))<<(8*j); shared {
+		atomic.StoreUint64(&g.ctrl, ctrl)
+	} else {
+		g.ctrl = ctrl
+	}
 	g.e[j] = e
 	t.live++
 }
@@ -168,7 +182,7 @@ func grownTable[K comparable, V any](live int) *table[K, V] {
 func (t *table[K, V]) rehash(shardBits uint8) {
 	nt := grownTable[K, V](t.live)
 	for e := range t.all {
-		nt.insert(e, shardBits)
+		nt.insertUnshared(e, shardBits)
 	}
 	*t = *nt
 }
