@@ -42,9 +42,11 @@
 // version is just the value and a word: an entry holds its key, half its
 // hash, a pin count, its current version and a version of its own (48 bytes
 // with string keys and int values), and an update allocates 16 bytes. A
-// value of one machine word is then copied back into the entry's own
-// version, so that loading it takes one cache miss less; writers that need
-// the value they replace pin that version while they read it.
+// value of one machine word (an int, uint, float64 or pointer) is then
+// copied back into the entry's own version, so that loading it takes one
+// cache miss less; writers that need the value they replace pin that
+// version while they read it, and every access to it is atomic, so the race
+// detector checks the same code that runs in production.
 //
 // # Guarantees
 //
@@ -95,15 +97,13 @@
 //   - For a map written by one goroutine, or guarded by a lock you already
 //     hold, a plain Go map is smaller and faster.
 //   - For a write-heavy map of ever-new keys (a churn of inserts and deletes)
-//     the read/dirty design pays: a shard's read map is promoted only once
-//     as many reads have missed it as its dirty map holds entries, by which
-//     time the keys have turned over, so nearly every load misses the read
-//     map and takes the shard lock (on our churn benchmark, 1.1 misses per
-//     load); and each promotion is followed by a copy of the read map into
-//     a fresh dirty map. On that benchmark mapx is at or under sync.Map's
-//     time with one CPU, but takes 1.2–1.35× sync.Map's time and 2.4–2.8×
-//     xsync's with two; a lock-per-bucket hash table such as xsync's may
-//     serve better. Measure your workload with the loadgen command.
+//     the read/dirty design pays: every insert takes the shard lock, loads
+//     of keys inserted since the last promotion take it too (read misses),
+//     and each promotion is followed by a copy of the shard's read map into
+//     a fresh dirty map. Such shards promote early, trading copies for
+//     misses, but a lock-per-bucket hash table such as xsync's may still
+//     serve better; bench/README.md has the measurements. Measure your
+//     workload with the loadgen command.
 //   - Compute's function may run more than once when other goroutines write
 //     the same key at the same time, and must not call methods of the map.
 //   - Clear is atomic only shard by shard.

@@ -145,6 +145,7 @@ func (t *table[K, V]) add(e *entry[K, V], shardBits uint8, shared bool) {
 // remove deletes the entry for key, if any. A slot in a group with an empty
 // slot becomes empty again: no probe goes on past such a group.
 func (t *table[K, V]) remove(h uint64, shardBits uint8, key K) {
+	// keep in step with table.lookup (FuzzLookupCopies)
 	mask := uint64(len(t.groups) - 1)
 	tag := tagOf(h)
 	for i := t.index(h, shardBits); ; i = (i + 1) & mask {
