@@ -21,8 +21,10 @@ type core[K comparable, V any] struct {
 
 	tomb      *node[V]        // shared tombstone with no history
 	emptyRead *readOnly[K, V] // shared read table of an empty shard
-	expunged  *node[V]        // shared expunged marker with no history
-	word      wordKind        // whether updated values move back into their entries (moveBack)
+	// shared read table of an empty shard with a dirty table
+	emptyAmended *readOnly[K, V]
+	expunged     *node[V] // shared expunged marker with no history
+	word         wordKind // whether updated values move back into their entries (moveBack)
 
 	_          [cacheLine]byte
 	epoch      atomic.Uint64            // snapshot epoch; changes only when a snapshot is taken
@@ -86,6 +88,7 @@ func newCore[K comparable, V any](cfg *config) *core[K, V] {
 		c.hash = h
 	}
 	c.emptyRead = &readOnly[K, V]{}
+	c.emptyAmended = &readOnly[K, V]{amended: true}
 	for i := range c.shards {
 		c.shards[i].read.Store(c.emptyRead)
 	}

@@ -157,7 +157,7 @@ func (m *Map[K, V]) loadSlow(c *core[K, V], s *shard[K, V], h uint64, key K, rea
 	}
 	if !found && read.amended {
 		e, found = c.find(s.dirty, h, key)
-		s.missLocked()
+		s.missLocked(false)
 	}
 	s.mu.Unlock()
 	if !found {

@@ -78,6 +78,15 @@ func TestMissesAndPromotionsAreExact(t *testing.T) {
 	if st := m.Stats(); st.ReadMisses != 52 || st.Promotions != 3 || st.DirtyEntries != 0 {
 		t.Fatalf("16 misses among new keys: %+v", st)
 	}
+	// A read that deletes a key only the dirty map holds is a miss, but
+	// promoting would not bring its key into the read map.
+	for k := 200; k < 240; k++ {
+		m.Store(k, k)
+		m.LoadAndDelete(k)
+	}
+	if st := m.Stats(); st.ReadMisses != 92 || st.Promotions != 3 || st.Entries != 100 {
+		t.Fatalf("40 deletes of new keys: %+v", st)
+	}
 }
 
 func TestRangeContextCancellation(t *testing.T) {

@@ -11,14 +11,19 @@ package mapx
 // shard's copy is cheap, but making it again on every insert is not.
 const minPromoteMisses = 16
 
-// missLocked counts a read that had to consult the dirty table, and promotes
+// missLocked counts a read that had to consult the dirty table. One that
+// deleted its key from the dirty table counts toward no promotion, since
+// promoting would not bring that key into the read table. Others promote
 // the dirty table once such misses have cost as much as copying it: when
 // they reach the dirty table's size, or, in a shard whose keys are being
 // replaced (fresh keys arrive at least twice as fast as misses), a sixteenth
 // of its live keys. A read-mostly shard, where misses outnumber inserts,
 // keeps the first rule.
-func (s *shard[K, V]) missLocked() {
+func (s *shard[K, V]) missLocked(keyGone bool) {
 	s.readMisses.Add(1)
+	if keyGone {
+		return
+	}
 	s.misses++
 	if s.misses < minPromoteMisses {
 		return

@@ -74,6 +74,14 @@ func newTable[K comparable, V any](capacity int) *table[K, V] {
 	for n*groupSlots*3 < capacity*4 { // at most 3/4 full
 		n *= 2
 	}
+	if n == 1 { // one allocation for a small shard's table
+		t := new(struct {
+			table[K, V]
+			g [1]group[K, V]
+		})
+		t.groups, t.shift = t.g[:], 64
+		return &t.table
+	}
 	return &table[K, V]{groups: make([]group[K, V], n), shift: uint8(64 - bits.TrailingZeros(uint(n)))}
 }
 
@@ -161,7 +169,7 @@ func (t *table[K, V]) remove(h uint64, shardBits uint8, key K) {
 				atomic.StoreUint64(&g.ctrl, g.ctrl&^(0xff<<(8*j))|mark<<(8*j))
 				g.e[j] = nil
 				t.live--
-				if len(t.groups) > 1 && t.live*16 < len(t.groups)*groupSlots {
+				if len(t.groups) > 1 && t.live*8 < len(t.groups)*groupSlots {
 					t.rehash(shardBits) // a table that emptied shrinks
 				}
 				return

@@ -155,7 +155,7 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 	if !inRead && read.amended {
 		e = s.dirty.lookup(h, c.shardBits, key)
 		if mu.miss {
-			defer s.missLocked() // after the write: promotion must not race the lookup above
+			defer func() { s.missLocked(r.changed && !r.present) }() // after the write: promotion must not race the lookup above
 		}
 	}
 	// A pinned entry (acquire) is released before each retry and on return,
@@ -212,7 +212,11 @@ func (c *core[K, V]) mutateHeld(s *shard[K, V], h uint64, key K, ep uint64, sear
 			case e == nil:
 				if !read.amended {
 					c.dirtyLocked(s)
-					s.read.Store(&readOnly[K, V]{t: read.t, amended: true})
+					if read == c.emptyRead {
+						s.read.Store(c.emptyAmended)
+					} else {
+						s.read.Store(&readOnly[K, V]{t: read.t, amended: true})
+					}
 				}
 				s.dirty.insert(newEntry(key, h, ep, nv), c.shardBits)
 				s.fresh++
