@@ -133,5 +133,7 @@ func (c *core[K, V]) storeFirst(e *entry[K, V], nn *node[V]) {
 	case wordPointer:
 		atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(&e.first.v)), *(*unsafe.Pointer)(unsafe.Pointer(&nn.v)))
 	}
-	atomic.StoreUint64(&e.first.meta, nn.meta)
+	if atomic.LoadUint64(&e.first.meta) != nn.meta { // the same until a snapshot advances the epoch
+		atomic.StoreUint64(&e.first.meta, nn.meta)
+	}
 }
