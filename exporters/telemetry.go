@@ -95,7 +95,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("exporters: OTLP %s span exporter: %w", traces.protocol, err)
 		}
-		t.spanExp = newStoppableSpanExporter(exp)
+		t.spanExp = newStoppableSpanExporter(limitSpanErrors(exp))
 		t.bsp = sdktrace.NewBatchSpanProcessor(t.spanExp)
 		t.sdkTP = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(t.bsp))
 		t.tp = t.sdkTP
@@ -171,7 +171,7 @@ func (t *Telemetry) setupMetrics(ctx context.Context, cfg *config, otlp signal, 
 		if cfg.runtime {
 			readerOpts = append(readerOpts, sdkmetric.WithProducer(runtime.NewProducer()))
 		}
-		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, readerOpts...)))
+		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(limitMetricErrors(exp), readerOpts...)))
 	}
 	t.mp = sdkmetric.NewMeterProvider(mpOpts...)
 	t.handler = promhttp.HandlerFor(t.reg, promhttp.HandlerOpts{
