@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -194,16 +193,12 @@ func (t *Telemetry) listen(ctx context.Context, addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", t.handler)
-	t.srv = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(slog.Default().With("component", "metrics-server").Handler(), slog.LevelWarn),
-	}
+	t.srv = metricsServer(mux, metricsIdle)
 	t.addr = ln.Addr().String()
 	t.served = make(chan struct{})
 	go func() {
 		defer close(t.served)
-		if err := t.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := t.srv.Serve(newLimitListener(ln, MaxMetricsConnections)); !errors.Is(err, http.ErrServerClosed) {
 			otel.Handle(fmt.Errorf("exporters: serving /metrics on %s: %w", t.addr, err))
 		}
 	}()
