@@ -76,11 +76,24 @@
 //   - [Map.Stats] takes no lock and costs O(shards); its counters are exact.
 //     Counting adds no write to a shared cache line on the lock-free load path.
 //   - [Snapshot.WriteTo] streams a snapshot in a versioned format (magic,
-//     version, codec, entry count, chunked entries, CRC-32C) holding one batch
-//     of entries at a time; [Map.ReadFrom] decodes and verifies a whole stream
-//     before it stores anything, so a damaged, truncated or foreign stream is
-//     refused whole with an error matching [ErrCorrupt] and the map unchanged.
-//     Package persist keeps such streams in files, Redis or Badger.
+//     version, codec, types of K and V, entry count, entries in chunks of at
+//     most 64 KiB, CRC-32C) holding one batch of entries at a time; whatever
+//     it writes, [Map.ReadFrom] reads. ReadFrom decodes and verifies a whole
+//     stream before it stores anything, so a damaged, truncated or foreign
+//     stream is refused whole with an error matching [ErrCorrupt] and the map
+//     unchanged; its memory grows with the entries it has read, never with
+//     what a header announces. An error of the writer or reader is returned
+//     wrapped, as such. Package persist keeps such streams in files, Redis or
+//     Badger.
+//   - Format version 2 records a fingerprint of K and V: their names and, for
+//     structs, the names, types and tags of their exported fields. A stream
+//     of other types is refused with a [*TypeMismatchError] (matching
+//     [ErrTypeMismatch] and ErrCorrupt); [AllowTypeChange] reads it for a
+//     deliberate schema migration. Compatibility: a build reads every version
+//     up to its own and refuses later ones; version-1 streams, which record no
+//     types, are read unchecked; a stream is always written in the newest
+//     version, so one written by this build is not read by builds older than
+//     version 2.
 //
 // CompareAndSwap and CompareAndDelete are package-level functions because
 // they need comparable values, which Map does not require.

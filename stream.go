@@ -13,21 +13,24 @@ import (
 	"io"
 )
 
-// The snapshot file format, version 1. All integers are big-endian.
+// The snapshot file format, version 2. All integers are big-endian.
 //
 //	magic      8 bytes  "MAPXSNAP"
-//	version    2 bytes  1
+//	version    2 bytes  2
 //	codec id   1 byte length, then the id (for example "gob")
+//	types      2 bytes length, then the fingerprint of K and V (typeFingerprint)
 //	entries    8 bytes  the number of entries
 //	body       chunks: 4-byte length n, then n bytes of the codec's stream;
 //	           a chunk of length 0 ends the body
 //	checksum   4 bytes  CRC-32C (Castagnoli) of every byte before it
 //
+// Version 1 is the same without the types field; it is still read, unchecked.
 // The codec's stream is a sequence of batches of at most batchSize entries,
-// each encoded as one value (a slice of key/value pairs).
+// each encoded as one value (a slice of key/value pairs). A writer cuts the
+// codec's stream in chunks of chunkTarget bytes, however large its writes.
 const (
 	fileMagic     = "MAPXSNAP"
-	fileVersion   = 1
+	fileVersion   = 2
 	batchSize     = 1024
 	maxChunk      = 1 << 24 // 16 MiB: larger chunk lengths are corruption
 	chunkTarget   = 64 << 10
@@ -102,8 +105,10 @@ func (jsonCodec) NewDecoder(r io.Reader) interface{ Decode(any) error } { return
 
 // WriteTo writes the snapshot to w in the versioned binary format described
 // in the package documentation, and returns the number of bytes written. It
-// streams: beyond the snapshot it holds one batch of entries and one chunk of
-// output at a time.
+// streams: beyond the snapshot it holds one batch of entries, the codec's
+// encoding of it, and one chunk of output at a time. An error of w is
+// returned wrapped (matching it with [errors.Is]) and named as a write error,
+// not as the codec's.
 func (s *Snapshot[K, V]) WriteTo(w io.Writer) (int64, error) {
 	s.check()
 	codec := s.c.codec
@@ -111,21 +116,21 @@ func (s *Snapshot[K, V]) WriteTo(w io.Writer) (int64, error) {
 	if len(id) == 0 || len(id) > maxCodecIDLen {
 		return 0, fmt.Errorf("mapx: codec id %q must have 1 to %d bytes", id, maxCodecIDLen)
 	}
+	types := typeFingerprint[K, V]()
 	cw := &checksumWriter{w: w, crc: crc32.New(castagnoli)}
 	bw := bufio.NewWriterSize(cw, 64<<10)
-	header := make([]byte, 0, 8+2+1+len(id)+8)
+	header := make([]byte, 0, 8+2+1+len(id)+2+len(types)+8)
 	header = append(header, fileMagic...)
 	header = binary.BigEndian.AppendUint16(header, fileVersion)
 	header = append(header, byte(len(id)))
 	header = append(header, id...)
+	header = binary.BigEndian.AppendUint16(header, uint16(len(types)))
+	header = append(header, types...)
 	header = binary.BigEndian.AppendUint64(header, uint64(s.Len()))
-	if _, err := bw.Write(header); err != nil {
-		return cw.n, err
-	}
 	chunks := &chunkWriter{w: bw}
 	enc := codec.NewEncoder(chunks)
 	batch := make([]Pair[K, V], 0, batchSize)
-	var err error
+	_, err := bw.Write(header)
 	flush := func() bool {
 		if err = enc.Encode(&batch); err != nil {
 			err = fmt.Errorf("mapx: WriteTo: codec %s: %w", id, err)
@@ -134,10 +139,12 @@ func (s *Snapshot[K, V]) WriteTo(w io.Writer) (int64, error) {
 		batch = batch[:0]
 		return true
 	}
-	s.c.scan(context.Background(), s.shardTable, s.epoch, func(k K, v V) bool {
-		batch = append(batch, Pair[K, V]{k, v})
-		return len(batch) < batchSize || flush()
-	})
+	if err == nil {
+		s.c.scan(context.Background(), s.shardTable, s.epoch, func(k K, v V) bool {
+			batch = append(batch, Pair[K, V]{k, v})
+			return len(batch) < batchSize || flush()
+		})
+	}
 	if err == nil && len(batch) > 0 {
 		flush()
 	}
@@ -147,58 +154,89 @@ func (s *Snapshot[K, V]) WriteTo(w io.Writer) (int64, error) {
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err != nil {
-		return cw.n, err
+	if err == nil {
+		_, err = cw.Write(binary.BigEndian.AppendUint32(nil, cw.crc.Sum32()))
 	}
-	sum := cw.crc.Sum32()
-	n, err := w.Write(binary.BigEndian.AppendUint32(nil, sum))
-	return cw.n + int64(n), err
+	if cw.err != nil {
+		// The codec saw w's error as its own; it is w's.
+		return cw.n, fmt.Errorf("mapx: WriteTo: writing the stream at byte %d: %w", cw.n, cw.err)
+	}
+	return cw.n, err
 }
 
+// checksumWriter counts and checksums what reaches w, and keeps w's first
+// error.
 type checksumWriter struct {
 	w   io.Writer
 	crc hash.Hash32
 	n   int64
+	err error
 }
 
 func (c *checksumWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
 	n, err := c.w.Write(p)
 	c.crc.Write(p[:n])
 	c.n += int64(n)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	c.err = err
 	return n, err
 }
 
-// chunkWriter frames the codec's stream in chunks, so that a reader can
-// find the end of the body without trusting the codec.
+// chunkWriter frames the codec's stream in chunks of chunkTarget bytes (the
+// last may be shorter), so that a reader can find the end of the body
+// without trusting the codec, and so that no write of the codec, however
+// large, makes a chunk the reader refuses.
 type chunkWriter struct {
 	w   io.Writer
 	buf []byte
 }
 
 func (c *chunkWriter) Write(p []byte) (int, error) {
-	c.buf = append(c.buf, p...)
-	if len(c.buf) >= chunkTarget {
-		return len(p), c.emit()
+	n := len(p)
+	for len(p) > 0 {
+		if len(c.buf) == 0 && len(p) >= chunkTarget {
+			if err := c.emit(p[:chunkTarget]); err != nil {
+				return n - len(p), err
+			}
+			p = p[chunkTarget:]
+			continue
+		}
+		if c.buf == nil {
+			c.buf = make([]byte, 0, chunkTarget)
+		}
+		k := min(len(p), chunkTarget-len(c.buf))
+		c.buf, p = append(c.buf, p[:k]...), p[k:]
+		if len(c.buf) == chunkTarget {
+			if err := c.emit(c.buf); err != nil {
+				return n - len(p), err
+			}
+			c.buf = c.buf[:0]
+		}
 	}
-	return len(p), nil
+	return n, nil
 }
 
-func (c *chunkWriter) emit() error {
-	if len(c.buf) == 0 {
+func (c *chunkWriter) emit(chunk []byte) error {
+	if len(chunk) == 0 {
 		return nil
 	}
-	if _, err := c.w.Write(binary.BigEndian.AppendUint32(nil, uint32(len(c.buf)))); err != nil {
+	if _, err := c.w.Write(binary.BigEndian.AppendUint32(nil, uint32(len(chunk)))); err != nil {
 		return err
 	}
-	_, err := c.w.Write(c.buf)
-	c.buf = c.buf[:0]
+	_, err := c.w.Write(chunk)
 	return err
 }
 
 func (c *chunkWriter) close() error {
-	if err := c.emit(); err != nil {
+	if err := c.emit(c.buf); err != nil {
 		return err
 	}
+	c.buf = c.buf[:0]
 	_, err := c.w.Write([]byte{0, 0, 0, 0})
 	return err
 }
@@ -206,19 +244,50 @@ func (c *chunkWriter) close() error {
 // ReadFrom reads a snapshot written by [Snapshot.WriteTo] and stores its
 // entries in m, overwriting keys that exist, and returns the number of bytes
 // read. It is all or nothing: it decodes and verifies the whole stream
-// (format, codec, entry count, checksum) before it changes m, so on any error
-// m is exactly as it was. Errors about the input match [ErrCorrupt]; an
-// error of r itself is returned wrapped, and does not. Entries
-// are stored one by one: concurrent readers may see some before others.
-// ReadFrom reads r to the end of the snapshot and no further.
+// (format, codec, types, entry count, checksum) before it changes m, so on
+// any error m is exactly as it was. Errors about the input match
+// [ErrCorrupt]; a stream written for other key or value types is refused
+// with a [*TypeMismatchError] (see [AllowTypeChange]); an error of r itself
+// is returned wrapped, and does not match ErrCorrupt. The memory it takes
+// grows with the entries it has read, not with what the stream announces.
+// Entries are stored one by one: concurrent readers may see some before
+// others. ReadFrom reads r to the end of the snapshot and no further.
 func (m *Map[K, V]) ReadFrom(r io.Reader) (int64, error) {
+	return m.ReadFromWith(r)
+}
+
+// ReadFromWith is [Map.ReadFrom] with options, such as [AllowTypeChange].
+func (m *Map[K, V]) ReadFromWith(r io.Reader, opts ...ReadOption) (int64, error) {
+	var ro readOptions
+	for _, o := range opts {
+		if o == nil {
+			panic("mapx: ReadFromWith: nil ReadOption")
+		}
+		o.applyRead(&ro)
+	}
 	c := m.core()
-	pairs, n, err := decodeSnapshot[K, V](r, c.codec)
+	pairs, n, err := decodeSnapshot[K, V](r, c.codec, ro)
 	if err != nil {
 		return n, err
 	}
 	c.storeAll(pairs)
 	return n, nil
+}
+
+// ReaderFrom returns an [io.ReaderFrom] whose ReadFrom is
+// [Map.ReadFromWith] with opts: for stores such as package persist's, which
+// load into an io.ReaderFrom.
+func (m *Map[K, V]) ReaderFrom(opts ...ReadOption) io.ReaderFrom {
+	return readerFrom[K, V]{m: m, opts: opts}
+}
+
+type readerFrom[K comparable, V any] struct {
+	m    *Map[K, V]
+	opts []ReadOption
+}
+
+func (r readerFrom[K, V]) ReadFrom(rd io.Reader) (int64, error) {
+	return r.m.ReadFromWith(rd, r.opts...)
 }
 
 // storeAll stores pairs shard by shard, taking each shard's lock once.
@@ -284,7 +353,7 @@ func (s *snapshotReader) full(p []byte, what string) error {
 	return nil
 }
 
-func decodeSnapshot[K comparable, V any](r io.Reader, codec Codec) (pairs []Pair[K, V], _ int64, err error) {
+func decodeSnapshot[K comparable, V any](r io.Reader, codec Codec, ro readOptions) (pairs []Pair[K, V], _ int64, err error) {
 	sr := &snapshotReader{r: r, crc: crc32.New(castagnoli)}
 	head := make([]byte, 8+2+1)
 	if err := sr.full(head, "header"); err != nil {
@@ -293,19 +362,55 @@ func decodeSnapshot[K comparable, V any](r io.Reader, codec Codec) (pairs []Pair
 	if string(head[:8]) != fileMagic {
 		return nil, 0, &CorruptError{Offset: 0, Reason: fmt.Sprintf("bad magic %q, want %q", head[:8], fileMagic)}
 	}
-	if v := binary.BigEndian.Uint16(head[8:10]); v != fileVersion {
-		return nil, 8, &CorruptError{Offset: 8, Reason: fmt.Sprintf("unsupported format version %d (this build reads %d)", v, fileVersion)}
+	version := binary.BigEndian.Uint16(head[8:10])
+	if version != 1 && version != fileVersion {
+		return nil, 8, &CorruptError{Offset: 8, Reason: fmt.Sprintf("unsupported format version %d (this build reads 1 to %d)", version, fileVersion)}
 	}
-	id := make([]byte, int(head[10])+8)
-	if err := sr.full(id, "codec id and entry count"); err != nil {
+	id := make([]byte, int(head[10]))
+	if err := sr.full(id, "codec id"); err != nil {
 		return nil, sr.off, err
 	}
-	if got, want := string(id[:len(id)-8]), codec.ID(); got != want {
+	if got, want := string(id), codec.ID(); got != want {
 		return nil, 11, &CorruptError{Offset: 11, Reason: fmt.Sprintf("written with codec %q, this map uses %q", got, want)}
 	}
-	count := binary.BigEndian.Uint64(id[len(id)-8:])
-	pairs = make([]Pair[K, V], 0, min(count, 1<<20)) // the count is not trusted yet
+	var mismatch *TypeMismatchError
+	if version >= 2 {
+		typesAt := sr.off
+		var n [2]byte
+		if err := sr.full(n[:], "types length"); err != nil {
+			return nil, sr.off, err
+		}
+		size := int(binary.BigEndian.Uint16(n[:]))
+		if size > maxFingerprintLen {
+			return nil, typesAt, &CorruptError{Offset: typesAt, Reason: fmt.Sprintf("types of %d bytes, at most %d", size, maxFingerprintLen)}
+		}
+		types := make([]byte, size)
+		if err := sr.full(types, "types"); err != nil {
+			return nil, sr.off, err
+		}
+		if want := typeFingerprint[K, V](); string(types) != want && !ro.allowTypeChange {
+			mismatch = &TypeMismatchError{Offset: typesAt, Stream: string(types), Map: want}
+		}
+	}
+	var cnt [8]byte
+	if err := sr.full(cnt[:], "entry count"); err != nil {
+		return nil, sr.off, err
+	}
+	count := binary.BigEndian.Uint64(cnt[:])
 	body := &chunkReader{r: sr}
+	if mismatch != nil {
+		// The entries cannot be decoded as K and V; the checksum still
+		// tells a damaged header from a stream of other types.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return nil, sr.off, err
+		}
+		if err := verifyChecksum(sr); err != nil {
+			return nil, sr.off, err
+		}
+		return nil, sr.off, mismatch
+	}
+	// No room is reserved from count, which is not verified yet: memory
+	// grows with the entries decoded.
 	dec := codec.NewDecoder(body)
 	for uint64(len(pairs)) < count {
 		var batch []Pair[K, V]
@@ -323,15 +428,24 @@ func decodeSnapshot[K comparable, V any](r io.Reader, codec Codec) (pairs []Pair
 	if err := body.drain(); err != nil {
 		return nil, sr.off, err
 	}
+	if err := verifyChecksum(sr); err != nil {
+		return nil, sr.off, err
+	}
+	return pairs, sr.off, nil
+}
+
+// verifyChecksum reads the checksum that ends the stream and compares it
+// with that of everything read before it.
+func verifyChecksum(sr *snapshotReader) error {
 	want := sr.crc.Sum32()
 	sum := make([]byte, 4)
 	if err := sr.full(sum, "checksum"); err != nil {
-		return nil, sr.off, err
+		return err
 	}
 	if got := binary.BigEndian.Uint32(sum); got != want {
-		return nil, sr.off - 4, &CorruptError{Offset: sr.off - 4, Reason: fmt.Sprintf("checksum %08x, computed %08x", got, want)}
+		return &CorruptError{Offset: sr.off - 4, Reason: fmt.Sprintf("checksum %08x, computed %08x", got, want)}
 	}
-	return pairs, sr.off, nil
+	return nil
 }
 
 // decodeBatch turns a codec's panic into an error: a third-party codec

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"testing"
 
 	"github.com/mapx-dev/mapx"
@@ -130,8 +131,8 @@ func TestSnapshotHeaderErrors(t *testing.T) {
 	}
 
 	newer := bytes.Clone(data)
-	binary.BigEndian.PutUint16(newer[8:], 2)
-	if ce := mustRefuse(t, "newer version", newer); ce.Offset != 8 || !bytes.Contains([]byte(ce.Reason), []byte("version 2")) {
+	binary.BigEndian.PutUint16(newer[8:], 3)
+	if ce := mustRefuse(t, "newer version", newer); ce.Offset != 8 || !bytes.Contains([]byte(ce.Reason), []byte("version 3")) {
 		t.Fatalf("newer version: %v", ce)
 	}
 
@@ -149,8 +150,14 @@ func TestSnapshotHeaderErrors(t *testing.T) {
 	}
 }
 
-// FuzzReadFrom: no input makes ReadFrom panic, and an accepted input is
-// applied whole.
+// fuzzAllocLimit bounds what ReadFrom may allocate for an input of n
+// bytes: in proportion to the input, plus what gob may reserve from one
+// length it reads (encoding/gob reserves at most 10 MiB for a message and
+// for a slice before it reads them).
+func fuzzAllocLimit(n int) uint64 { return 24<<20 + 1024*uint64(n) }
+
+// FuzzReadFrom: no input makes ReadFrom panic or allocate out of proportion
+// to it, and an accepted input is applied whole.
 func FuzzReadFrom(f *testing.F) {
 	valid := snapshotBytes(f, filled(40))
 	f.Add(valid)
@@ -159,10 +166,16 @@ func FuzzReadFrom(f *testing.F) {
 	f.Add([]byte{})
 	empty := snapshotBytes(f, filled(0))
 	f.Add(empty)
+	if v1, err := os.ReadFile("testdata/stream-v1-string-int-1500.gob"); err == nil {
+		f.Add(v1)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := mapx.New[string, int]()
 		m.Store("sentinel", 1)
-		_, err := m.ReadFrom(bytes.NewReader(data))
+		var err error
+		if n := allocated(func() { _, err = m.ReadFrom(bytes.NewReader(data)) }); n > fuzzAllocLimit(len(data)) {
+			t.Fatalf("ReadFrom of %d bytes allocated %d bytes (%v)", len(data), n, err)
+		}
 		if err != nil {
 			if !errors.Is(err, mapx.ErrCorrupt) {
 				t.Fatalf("error %v does not match ErrCorrupt", err)
@@ -170,6 +183,32 @@ func FuzzReadFrom(f *testing.F) {
 			if m.Len() != 1 {
 				t.Fatalf("refused input changed the map: %d entries", m.Len())
 			}
+		}
+	})
+}
+
+// FuzzReadFromLargeValues is FuzzReadFrom for values of 4 KiB, for which
+// a reservation of room for announced entries costs most.
+func FuzzReadFromLargeValues(f *testing.F) {
+	src := mapx.New[string, [512]int64]()
+	for i := range 3 {
+		src.Store(fmt.Sprint(i), [512]int64{int64(i)})
+	}
+	s := src.Snapshot()
+	var buf bytes.Buffer
+	if _, err := s.WriteTo(&buf); err != nil {
+		f.Fatal(err)
+	}
+	s.Close()
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m := mapx.New[string, [512]int64]()
+		var err error
+		if n := allocated(func() { _, err = m.ReadFrom(bytes.NewReader(data)) }); n > fuzzAllocLimit(len(data)) {
+			t.Fatalf("ReadFrom of %d bytes allocated %d bytes (%v)", len(data), n, err)
+		}
+		if err != nil && m.Len() != 0 {
+			t.Fatalf("refused input changed the map: %d entries", m.Len())
 		}
 	})
 }

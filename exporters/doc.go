@@ -18,7 +18,11 @@
 //     the OpenTelemetry Prometheus exporter on a client_golang registry of
 //     its own ([Telemetry.Registry], served by [Telemetry.Handler]), and, when
 //     OTLP is on, by a periodic reader exporting over OTLP.
-//   - With [WithListen], an HTTP server serving the handler at /metrics.
+//   - With [WithListen], an HTTP server serving the handler at /metrics. It
+//     closes connections idle for 60 s, gives a request 30 s to arrive and
+//     its response 2 min to be written (far beyond a scrape timeout, for
+//     large registries), and holds at most [MaxMetricsConnections] at once;
+//     further clients wait to be accepted.
 //   - When OTLP traces are on, an SDK TracerProvider with a batch span
 //     processor exporting over OTLP; otherwise [Telemetry.TracerProvider] is
 //     a no-op provider, since spans would go nowhere.
@@ -59,13 +63,18 @@
 //   - A collector or Pyroscope server that is down or slow never blocks or
 //     slows map operations: instruments record in memory, exports run on
 //     their own goroutines, and their errors go to otel.Handle (Pyroscope's
-//     and the /metrics server's to slog).
+//     and the /metrics server's to slog). While an OTLP exporter keeps
+//     failing with the same error, otel.Handle gets it once a minute, with
+//     the number of failures not reported; a new error, or the first after a
+//     success, at once.
 //   - Setup connects to nothing and returns within its context. On error it
 //     returns an error naming the offending option or variable and leaves
 //     nothing running.
 //   - Shutdown returns within its context, even when an OTLP endpoint is a
 //     dead port: exports still in flight when the context ends are
 //     abandoned and cancelled. Calling it again returns the first result.
+//     No goroutine of the exporters, the /metrics server or the Pyroscope
+//     profiler and its HTTP transport outlives it.
 //
 // # Environment
 //

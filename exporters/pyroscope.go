@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -115,7 +116,14 @@ func newCancellingClient() *cancellingClient {
 	// Authorization header).
 	return &cancellingClient{
 		http: &http.Client{
-			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxConnsPerHost: 5},
+			Transport: &http.Transport{
+				Proxy:           http.ProxyFromEnvironment,
+				MaxConnsPerHost: 5,
+				// A connection is kept between uploads (every 10s), no longer.
+				IdleConnTimeout:     2 * pyroscopeUploadRate,
+				DialContext:         (&net.Dialer{Timeout: pyroscopeDialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+				TLSHandshakeTimeout: pyroscopeDialTimeout,
+			},
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
 			},
@@ -159,8 +167,13 @@ func (b *cancelOnClose) Close() error {
 	return err
 }
 
-// pyroscopeUploadTimeout bounds one upload, as in pyroscope-go.
-const pyroscopeUploadTimeout = 30 * time.Second
+// pyroscopeUploadTimeout bounds one upload, as in pyroscope-go, whose
+// uploads come every pyroscopeUploadRate.
+const (
+	pyroscopeUploadTimeout = 30 * time.Second
+	pyroscopeUploadRate    = 10 * time.Second
+	pyroscopeDialTimeout   = 10 * time.Second
+)
 
 // pyroscopeLogger sends Pyroscope's messages to slog: its errors (failed
 // uploads) as warnings, the rest at debug level.

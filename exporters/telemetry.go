@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -95,7 +94,7 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("exporters: OTLP %s span exporter: %w", traces.protocol, err)
 		}
-		t.spanExp = newStoppableSpanExporter(exp)
+		t.spanExp = newStoppableSpanExporter(limitSpanErrors(exp))
 		t.bsp = sdktrace.NewBatchSpanProcessor(t.spanExp)
 		t.sdkTP = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(t.bsp))
 		t.tp = t.sdkTP
@@ -171,7 +170,7 @@ func (t *Telemetry) setupMetrics(ctx context.Context, cfg *config, otlp signal, 
 		if cfg.runtime {
 			readerOpts = append(readerOpts, sdkmetric.WithProducer(runtime.NewProducer()))
 		}
-		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, readerOpts...)))
+		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(limitMetricErrors(exp), readerOpts...)))
 	}
 	t.mp = sdkmetric.NewMeterProvider(mpOpts...)
 	t.handler = promhttp.HandlerFor(t.reg, promhttp.HandlerOpts{
@@ -194,16 +193,12 @@ func (t *Telemetry) listen(ctx context.Context, addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", t.handler)
-	t.srv = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(slog.Default().With("component", "metrics-server").Handler(), slog.LevelWarn),
-	}
+	t.srv = metricsServer(mux, metricsIdle)
 	t.addr = ln.Addr().String()
 	t.served = make(chan struct{})
 	go func() {
 		defer close(t.served)
-		if err := t.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := t.srv.Serve(newLimitListener(ln, MaxMetricsConnections)); !errors.Is(err, http.ErrServerClosed) {
 			otel.Handle(fmt.Errorf("exporters: serving /metrics on %s: %w", t.addr, err))
 		}
 	}()

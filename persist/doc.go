@@ -66,7 +66,23 @@
 // Only damage makes Load fall back: if the store fails otherwise, or ctx is
 // done, Load stops and returns that error, whatever older generations
 // exist. mapx counts a codec mismatch as damage: a map made with another
-// [mapx.WithCodec] than the saved one refuses every generation.
+// [mapx.WithCodec] than the saved one refuses every generation. So it
+// counts a type mismatch: a generation saved by a map of other key or value
+// types is refused with an error matching [mapx.ErrTypeMismatch] (and
+// mapx.ErrCorrupt), and Load goes on to older generations. For a deliberate
+// schema migration, load into m.ReaderFrom([mapx.AllowTypeChange]()).
+//
+// # Format versions
+//
+// A store keeps the bytes of the stream as they are, so a generation has
+// the format version of the mapx that saved it: version 2 since the stream
+// records the types of K and V, version 1 before. A map reads every version
+// up to its own and refuses a later one as damage; version-1 generations
+// load unchecked for types. A save always writes the newest version: roll
+// a fleet forward before it saves, or older builds will skip the new
+// generations. The stores' own framing (MAPXGEN1 files, MAPXMAN1
+// manifests) is unchanged. Values of any size save and load: the stream
+// cuts a codec's output in chunks of 64 KiB however large a value or batch.
 //
 // # Concurrency
 //

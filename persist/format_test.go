@@ -2,11 +2,22 @@ package persist
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 	"time"
 )
 
-// FuzzManifest: no input makes decodeManifest panic, and one it accepts
+// allocated returns the bytes f allocates on the heap.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// FuzzManifest: no input makes decodeManifest panic, allocate beyond its
+// size, and one it accepts
 // encodes back to itself.
 func FuzzManifest(f *testing.F) {
 	m := manifest{meta: meta{gen: 7, size: 10000, time: time.Unix(0, 1e18)}, chunkSize: 4096, crcs: []uint32{1, 2, 3}}
@@ -14,7 +25,11 @@ func FuzzManifest(f *testing.F) {
 	f.Add((&manifest{meta: meta{gen: 1}, chunkSize: 1}).encode())
 	f.Add([]byte(manifestMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := decodeManifest(data)
+		var m *manifest
+		var err error
+		if n := allocated(func() { m, err = decodeManifest(data) }); n > 4096+2*uint64(len(data)) {
+			t.Fatalf("decodeManifest of %d bytes allocated %d bytes", len(data), n)
+		}
 		if err != nil {
 			if !isCorrupt(err) {
 				t.Fatalf("error %v does not match mapx.ErrCorrupt", err)
@@ -32,13 +47,19 @@ func FuzzManifest(f *testing.F) {
 	})
 }
 
-// FuzzFileHeader: no input makes decodeFileHeader panic, and one it accepts
+// FuzzFileHeader: no input makes decodeFileHeader panic or allocate more
+// than a little, and one it accepts
 // encodes back to itself.
 func FuzzFileHeader(f *testing.F) {
 	f.Add(encodeFileHeader(meta{gen: 3, size: 99, time: time.Unix(0, 1e18)}, 0xdeadbeef))
 	f.Add(make([]byte, fileHeaderLen))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, crc, err := decodeFileHeader(data)
+		var m meta
+		var crc uint32
+		var err error
+		if n := allocated(func() { m, crc, err = decodeFileHeader(data) }); n > 4096 {
+			t.Fatalf("decodeFileHeader of %d bytes allocated %d bytes", len(data), n)
+		}
 		if err != nil {
 			if !isCorrupt(err) {
 				t.Fatalf("error %v does not match mapx.ErrCorrupt", err)
