@@ -47,9 +47,9 @@
 // something. The snapshot age is a Gauge: its sum does not.
 //
 // The histograms advise explicit buckets ([HistogramBuckets]), which a
-// Prometheus exporter uses; the operation buckets are dense from 250 ns to
-// 5 µs, where sampled point operations fall, as the clock costs more than
-// 100 ns (bench/README.md). A reader that asks for base-2 exponential
+// Prometheus exporter uses; the operation buckets are 25–50 % apart from
+// 50 ns, about what timing an empty operation costs, to 1 µs, where sampled
+// Loads fall (bench/README.md), then wider to 1 ms. A reader that asks for base-2 exponential
 // histograms, as package exporters' OTLP reader does, gets buckets that
 // follow the data instead.
 //
