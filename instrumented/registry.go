@@ -197,8 +197,7 @@ func (g *group) observe(_ context.Context, o metric.Observer) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	ops := g.retiredOps
-	var stat [numMetrics][2]int64
-	stat = g.retiredStat
+	stat := g.retiredStat
 	var age float64
 	var syncEntries int64
 	haveStats := false

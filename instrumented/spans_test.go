@@ -53,7 +53,7 @@ func TestContextVariantsMakeChildSpans(t *testing.T) {
 func attrs(sp sdktrace.ReadOnlySpan) map[string]string {
 	out := map[string]string{}
 	for _, a := range sp.Attributes() {
-		out[string(a.Key)] = a.Value.Emit()
+		out[string(a.Key)] = a.Value.String()
 	}
 	return out
 }
