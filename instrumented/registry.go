@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mapx-dev/mapx"
@@ -56,7 +57,9 @@ type group struct {
 
 // floorInterval is how often each map is made to time its next operation,
 // so that a map with little traffic still gets duration samples.
-var floorInterval = time.Second
+var floorInterval atomic.Int64 // a time.Duration
+
+func init() { floorInterval.Store(int64(time.Second)) }
 
 // join adds t to the group of its identity, making the group if needed.
 func join(t *telemetry, cfg config) *group {
@@ -82,7 +85,7 @@ func join(t *telemetry, cfg config) *group {
 		live.m[id] = g
 	}
 	if g.reg != nil {
-		g.floor = time.AfterFunc(floorInterval, g.sampleFloor)
+		g.floor = time.AfterFunc(time.Duration(floorInterval.Load()), g.sampleFloor)
 	}
 	return g
 }
@@ -258,5 +261,5 @@ func (g *group) sampleFloor() {
 			t.state.Or(stSampleNext)
 		}
 	}
-	g.floor.Reset(floorInterval)
+	g.floor.Reset(time.Duration(floorInterval.Load()))
 }
