@@ -100,7 +100,8 @@
 // to wait, Clear and ReadFrom get a span named mapx.<operation> with
 // mapx.name when they run under a caller's span: use the Context variants
 // ([Map.SnapshotContext], [Map.ClearContext], [Map.ReadFromContext],
-// RangeContext, StoreWait) to pass it, and the span is its child. Calls
+// RangeContext, StoreWait; [SyncMap.RangeContext], [SyncMap.ClearContext])
+// to pass it, and the span is its child. Calls
 // without a span in their context make none, unless [WithRootSpans] asks for
 // a trace of their own. An iteration's span has mapx.visited and
 // mapx.outcome; a failed operation's span has status Error and error.type,

@@ -3,9 +3,11 @@ package instrumented_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,5 +182,48 @@ func TestSampleFloorTimesQuietMaps(t *testing.T) {
 			t.Fatalf("no load timed after %d loads", i+1)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestSyncMapContextVariants(t *testing.T) {
+	h := newHarness(t)
+	var sm sync.Map
+	w := instrumented.WrapSyncMap(&sm, h.opts("legacy-spans")...)
+	defer w.Close()
+	for i := range 1000 {
+		w.Store(i, i)
+	}
+	w.Range(func(any, any) bool { return true })
+	w.Clear()
+	if n := len(h.spans.Ended()); n != 0 {
+		t.Fatalf("%d spans without a parent span", n)
+	}
+	for i := range 1000 {
+		w.Store(i, i)
+	}
+	ctx, parent := h.tp.Tracer("test").Start(context.Background(), "request")
+	cctx, cancel := context.WithCancel(ctx)
+	visited := 0
+	err := w.RangeContext(cctx, func(any, any) bool { visited++; cancel(); return true })
+	if !errors.Is(err, context.Canceled) || visited != 1 {
+		t.Errorf("RangeContext cancelled in its first callback: %v after %d entries", err, visited)
+	}
+	w.ClearContext(ctx)
+	parent.End()
+	var names []string
+	for _, sp := range h.spans.Ended() {
+		if sp.Name() == "request" {
+			continue
+		}
+		names = append(names, sp.Name())
+		if sp.Parent().SpanID() != parent.SpanContext().SpanID() {
+			t.Errorf("%s is not a child of the caller's span", sp.Name())
+		}
+	}
+	if fmt.Sprint(names) != "[mapx.range mapx.clear]" {
+		t.Fatalf("spans %v", names)
+	}
+	if got := h.collect(t).value(t, "mapx.entries", "mapx.name=legacy-spans"); got != 0 {
+		t.Errorf("entries after ClearContext = %v", got)
 	}
 }
