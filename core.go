@@ -34,6 +34,7 @@ type core[K comparable, V any] struct {
 	snapMu sync.Mutex
 	open   map[uint64]int // open snapshots by epoch
 	nOpen  atomic.Int64
+	taken  snapClock // when the open snapshots were taken
 
 	codec       Codec
 	iterCancels atomic.Int64

@@ -54,6 +54,7 @@ func (m *Map[K, V]) Snapshot() *Snapshot[K, V] {
 	epoch := c.epoch.Load()
 	c.open[epoch]++
 	c.nOpen.Add(1)
+	c.taken.openedLocked(epoch)
 	c.publishOpenLocked()
 	c.epoch.Store(epoch + 1)
 	reads := make([]*table[K, V], len(c.shards))
@@ -86,6 +87,7 @@ func (st *snapState[K, V]) release() {
 		delete(c.open, st.epoch)
 	}
 	c.nOpen.Add(-1)
+	c.taken.closedLocked(st.epoch)
 	c.publishOpenLocked()
 }
 

@@ -1,5 +1,7 @@
 package mapx
 
+import "time"
+
 // Stats are a Map's internal counters. Counters count events since the map
 // was made and are exact; gauges (Entries, DirtyEntries, ActiveSnapshots) are
 // exact when no write is in flight.
@@ -15,6 +17,9 @@ type Stats struct {
 	RejectedCapacity int64 // refusals because of [WithMaxEntries]
 	RejectedRate     int64 // refusals because of [WithInsertRate]
 	Shards           int64
+
+	EntryLimit        int64         // the cap of [WithMaxEntries]; 0 if none
+	OldestSnapshotAge time.Duration // how long the oldest open snapshot has been open; 0 if none
 }
 
 // Stats returns the map's counters. It takes no lock and time proportional
@@ -27,6 +32,8 @@ func (m *Map[K, V]) Stats() Stats {
 		RejectedCapacity:      c.rejected[ReasonCapacity].Load(),
 		RejectedRate:          c.rejected[ReasonRate].Load(),
 		Shards:                int64(len(c.shards)),
+		EntryLimit:            c.maxEntries,
+		OldestSnapshotAge:     c.taken.age(),
 	}
 	st.BackpressureRejections = st.RejectedCapacity + st.RejectedRate
 	for i := range c.shards {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 
@@ -10,9 +11,45 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
+// loadPattern makes one goroutine's sequence of indexes into warm.
+type loadPattern struct {
+	name string
+	next func(seed uint64) func() uint64
+}
+
+// zipfSeq is a fixed sequence of Zipf-distributed (s=1.1) indexes, so that
+// drawing them costs the same, a slice read, for every implementation.
+var zipfSeq = func() []uint32 {
+	z := rand.NewZipf(rand.New(rand.NewPCG(1, 2)), 1.1, 1, warmKeys-1)
+	seq := make([]uint32, 1<<20)
+	for i := range seq {
+		seq[i] = uint32(z.Uint64())
+	}
+	return seq
+}()
+
+var loadPatterns = []loadPattern{
+	{"random", func(seed uint64) func() uint64 {
+		r := rng(seed)
+		return func() uint64 { return r.next() % warmKeys }
+	}},
+	// A fixed odd stride visits every key in turn, each far from the last:
+	// the prefetcher cannot help, and no key is hot.
+	{"strided", func(seed uint64) func() uint64 {
+		i := seed % warmKeys
+		return func() uint64 { i = (i + 4099) % warmKeys; return i }
+	}},
+	// A few keys take most loads, as in caches.
+	{"zipf", func(seed uint64) func() uint64 {
+		i := seed % uint64(len(zipfSeq))
+		return func() uint64 { i = (i + 1) % uint64(len(zipfSeq)); return uint64(zipfSeq[i]) }
+	}},
+}
+
 // BenchmarkInstrumentedLoad compares Load on a bare map with Load through the
-// decorator, with the OpenTelemetry SDK and a reader attached, and with the
-// global provider that no SDK was installed in.
+// decorator: with the OpenTelemetry SDK and a reader (exact counts), with
+// the SDK and WithOperationCounts(false), and with the global provider that
+// no SDK was installed in; on random, strided and Zipf keys.
 func BenchmarkInstrumentedLoad(b *testing.B) {
 	type loader interface{ Load(string) (int, bool) }
 	// One map for all: the same memory layout, so that only the decorator
@@ -21,7 +58,7 @@ func BenchmarkInstrumentedLoad(b *testing.B) {
 	reader := sdkmetric.NewManualReader()
 	sdk := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer sdk.Shutdown(context.Background())
-	for _, impl := range []struct {
+	impls := []struct {
 		name string
 		wrap func(*mapx.Map[string, int]) loader
 	}{
@@ -29,24 +66,31 @@ func BenchmarkInstrumentedLoad(b *testing.B) {
 		{"instrumented-sdk", func(m *mapx.Map[string, int]) loader {
 			return instrumented.Wrap(m, instrumented.WithName("bench-sdk"), instrumented.WithMeterProvider(sdk))
 		}},
+		{"instrumented-sdk-nocounts", func(m *mapx.Map[string, int]) loader {
+			return instrumented.Wrap(m, instrumented.WithName("bench-nocounts"), instrumented.WithMeterProvider(sdk),
+				instrumented.WithOperationCounts(false))
+		}},
 		{"instrumented-global-noop", func(m *mapx.Map[string, int]) loader {
 			return instrumented.Wrap(m, instrumented.WithName("bench-noop")) // the global provider, no SDK installed
 		}},
-	} {
-		b.Run("impl="+impl.name, func(b *testing.B) {
-			l := impl.wrap(m)
-			if c, ok := l.(interface{ Close() error }); ok {
-				defer c.Close()
-			}
-			var seed atomic.Uint64
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				r := rng(seed.Add(0x9E3779B97F4A7C15))
-				for pb.Next() {
-					l.Load(warm[r.next()%warmKeys])
+	}
+	for _, p := range loadPatterns {
+		for _, impl := range impls {
+			b.Run("pattern="+p.name+"/impl="+impl.name, func(b *testing.B) {
+				l := impl.wrap(m)
+				if c, ok := l.(interface{ Close() error }); ok {
+					defer c.Close()
 				}
+				var seed atomic.Uint64
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					next := p.next(seed.Add(0x9E3779B97F4A7C15))
+					for pb.Next() {
+						l.Load(warm[next()])
+					}
+				})
 			})
-		})
+		}
 	}
 }

@@ -39,6 +39,16 @@
 // Every series and span carries the resource: service.name, the telemetry
 // SDK's attributes, OTEL_RESOURCE_ATTRIBUTES and [WithResourceAttributes].
 //
+// # Histograms and cardinality
+//
+// Over OTLP every histogram is a base-2 exponential one (160 buckets, the
+// scale following the data); on /metrics they keep the explicit buckets
+// package instrumented advises (instrumented.HistogramBuckets), which
+// histogram_quantile and the dashboards read. One instrument may have at most
+// [DefaultCardinalityLimit] series per collection ([WithCardinalityLimit]);
+// past it the SDK folds new series into one with otel_metric_overflow="true"
+// and no mapx_name.
+//
 // # Prometheus names
 //
 // Names are translated with underscores and unit and _total suffixes
@@ -78,9 +88,18 @@
 //
 // # Environment
 //
-// Options win over the environment. Read by this package:
+// Options win over the environment, except the service name: an operator's
+// OTEL_SERVICE_NAME (or service.name in OTEL_RESOURCE_ATTRIBUTES) wins over
+// [WithServiceName], as the OpenTelemetry convention has it. Read by this
+// package:
 //
 //   - OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES: the resource.
+//   - OTEL_METRIC_EXPORT_INTERVAL: the OTLP export interval in milliseconds
+//     (else [DefaultMetricInterval]); a value that is not a positive number
+//     fails Setup.
+//   - OTEL_GO_X_CARDINALITY_LIMIT, read by the SDK when
+//     [WithCardinalityLimit] is not given: replaces
+//     [DefaultCardinalityLimit].
 //   - OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
 //     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: turn OTLP on per signal (see
 //     [WithOTLP]); OTEL_METRICS_EXPORTER=none and OTEL_TRACES_EXPORTER=none
@@ -94,8 +113,7 @@
 //
 // Read by the OpenTelemetry SDK and exporters themselves: the other
 // OTEL_EXPORTER_OTLP_* variables (headers, timeout, compression,
-// certificates, insecure), OTEL_METRIC_EXPORT_INTERVAL and
-// OTEL_METRIC_EXPORT_TIMEOUT, OTEL_BSP_*, OTEL_TRACES_SAMPLER and
+// certificates, insecure), OTEL_METRIC_EXPORT_TIMEOUT, OTEL_BSP_*, OTEL_TRACES_SAMPLER and
 // OTEL_TRACES_SAMPLER_ARG. OTEL_PROPAGATORS and OTEL_SDK_DISABLED are not
 // honoured.
 //

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,11 +33,12 @@ const (
 const DefaultServiceName = "mapx"
 
 type config struct {
-	serviceName  string // "": from the environment, else DefaultServiceName
-	listen       string // "": not served
-	otlp         string // otlpAuto, otlpOff, protoGRPC or protoHTTP
-	endpoint     string // "": from the environment
-	interval     time.Duration
+	serviceName  string        // "": from the environment, else DefaultServiceName
+	listen       string        // "": not served
+	otlp         string        // otlpAuto, otlpOff, protoGRPC or protoHTTP
+	endpoint     string        // "": from the environment
+	interval     time.Duration // 0: OTEL_METRIC_EXPORT_INTERVAL, else DefaultMetricInterval
+	cardinality  int           // 0: OTEL_GO_X_CARDINALITY_LIMIT, else DefaultCardinalityLimit
 	runtime      bool
 	pyroscope    string
 	pyroscopeSet bool
@@ -74,9 +76,11 @@ func invalid(format string, args ...any) Option {
 }
 
 // WithServiceName sets the service.name resource attribute (and the
-// Pyroscope application name). It must not be empty. The default is
-// $OTEL_SERVICE_NAME, else a service.name in $OTEL_RESOURCE_ATTRIBUTES, else
-// [DefaultServiceName].
+// Pyroscope application name) when the environment sets none: as the
+// OpenTelemetry convention has it, $OTEL_SERVICE_NAME, else a service.name in
+// $OTEL_RESOURCE_ATTRIBUTES, wins, so that an operator can rename a program
+// that names itself. It must not be empty. Without it and the environment,
+// the name is [DefaultServiceName].
 func WithServiceName(name string) Option {
 	if strings.TrimSpace(name) == "" {
 		return invalid("WithServiceName(%q): the name must not be empty", name)
@@ -136,14 +140,57 @@ func WithOTLPEndpoint(endpoint string) Option {
 	return optionFunc(func(c *config) { c.endpoint = endpoint })
 }
 
+// DefaultMetricInterval is the interval of OTLP metric exports when neither
+// [WithMetricInterval] nor OTEL_METRIC_EXPORT_INTERVAL sets one; shorter than
+// the SDK's 60s, so that a dashboard fed over OTLP moves with a 15s scrape.
+const DefaultMetricInterval = 10 * time.Second
+
 // WithMetricInterval sets the interval of OTLP metric exports; it must be
 // positive. The default is OTEL_METRIC_EXPORT_INTERVAL (milliseconds), else
-// 10s. Prometheus scrapes are not affected: they collect when asked.
+// [DefaultMetricInterval]. Prometheus scrapes are not affected: they collect
+// when asked.
 func WithMetricInterval(d time.Duration) Option {
 	if d <= 0 {
 		return invalid("WithMetricInterval(%v): the interval must be positive", d)
 	}
 	return optionFunc(func(c *config) { c.interval = d })
+}
+
+// metricInterval is the OTLP export interval: the option's, else the
+// environment's, else DefaultMetricInterval.
+func (c *config) metricInterval() (time.Duration, error) {
+	if c.interval > 0 {
+		return c.interval, nil
+	}
+	v := strings.TrimSpace(os.Getenv(envMetricInterval))
+	if v == "" {
+		return DefaultMetricInterval, nil
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms <= 0 {
+		return 0, fmt.Errorf("exporters: %s=%q: want a positive number of milliseconds", envMetricInterval, v)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// DefaultCardinalityLimit is the most series one instrument may have per
+// collection when neither [WithCardinalityLimit] nor
+// OTEL_GO_X_CARDINALITY_LIMIT sets a limit. A map has at most 22
+// mapx.operations series (see "Cardinality" in package instrumented), so it
+// holds about 2,200 maps that each use every operation, where the SDK's own
+// 2,000 held about 90.
+const DefaultCardinalityLimit = 50_000
+
+// WithCardinalityLimit sets the SDK's cardinality limit: the most series
+// (attribute sets) one instrument may have per collection; measurements
+// beyond it are folded into one series with otel.metric.overflow=true (no
+// mapx.name). It must be positive. The default is
+// OTEL_GO_X_CARDINALITY_LIMIT, else [DefaultCardinalityLimit].
+func WithCardinalityLimit(n int) Option {
+	if n <= 0 {
+		return invalid("WithCardinalityLimit(%d): the limit must be positive", n)
+	}
+	return optionFunc(func(c *config) { c.cardinality = n })
 }
 
 // WithRuntimeMetrics turns the Go runtime metrics (memory, goroutines,

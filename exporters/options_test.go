@@ -39,6 +39,8 @@ func TestInvalidOptions(t *testing.T) {
 		{name: "service.name attribute", opt: exporters.WithResourceAttributes(attribute.String("service.name", "x")), want: "WithResourceAttributes"},
 		{name: "invalid attribute", opt: exporters.WithResourceAttributes(attribute.KeyValue{}), want: "WithResourceAttributes"},
 		{name: "nil option", opt: nil, want: "nil"},
+		{name: "zero cardinality limit", opt: exporters.WithCardinalityLimit(0), want: "WithCardinalityLimit"},
+		{name: "interval variable", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + deadAddr, "OTEL_METRIC_EXPORT_INTERVAL": "10s"}, want: "OTEL_METRIC_EXPORT_INTERVAL"},
 		{name: "protocol variable", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + deadAddr, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, want: "OTEL_EXPORTER_OTLP_PROTOCOL"},
 		{name: "traces protocol variable", env: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://" + deadAddr, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "thrift"}, want: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
 		{name: "pyroscope variable", env: map[string]string{"PYROSCOPE_SERVER_ADDRESS": "pyroscope:4040"}, want: "PYROSCOPE_SERVER_ADDRESS"},

@@ -16,13 +16,15 @@ import (
 // Environment variables read here; the OTLP exporters and the SDK read the
 // other OTEL_* variables themselves.
 const (
-	envServiceName   = "OTEL_SERVICE_NAME"
-	envEndpoint      = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	envProtocol      = "OTEL_EXPORTER_OTLP_PROTOCOL"
-	envPyroscope     = "PYROSCOPE_SERVER_ADDRESS"
-	envPyroscopeUser = "PYROSCOPE_BASIC_AUTH_USER"
-	envPyroscopePass = "PYROSCOPE_BASIC_AUTH_PASSWORD"
-	envPyroscopeOrg  = "PYROSCOPE_TENANT_ID"
+	envServiceName    = "OTEL_SERVICE_NAME"
+	envMetricInterval = "OTEL_METRIC_EXPORT_INTERVAL"
+	envCardinality    = "OTEL_GO_X_CARDINALITY_LIMIT"
+	envEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	envProtocol       = "OTEL_EXPORTER_OTLP_PROTOCOL"
+	envPyroscope      = "PYROSCOPE_SERVER_ADDRESS"
+	envPyroscopeUser  = "PYROSCOPE_BASIC_AUTH_USER"
+	envPyroscopePass  = "PYROSCOPE_BASIC_AUTH_PASSWORD"
+	envPyroscopeOrg   = "PYROSCOPE_TENANT_ID"
 )
 
 // signal is one OTLP signal: metrics or traces.
@@ -66,11 +68,26 @@ func (c *config) plan(name, path string) (signal, error) {
 
 // metricExporter makes the OTLP metric exporter of s. It connects to nothing
 // yet: gRPC dials lazily and HTTP per export.
+// Its histograms are base-2 exponential.
 func (c *config) metricExporter(ctx context.Context, s signal) (sdkmetric.Exporter, error) {
 	if s.protocol == protoGRPC {
-		return otlpmetricgrpc.New(ctx, endpointOptions(c, "", otlpmetricgrpc.WithEndpoint, nil, otlpmetricgrpc.WithInsecure)...)
+		opts := endpointOptions(c, "", otlpmetricgrpc.WithEndpoint, nil, otlpmetricgrpc.WithInsecure)
+		return otlpmetricgrpc.New(ctx, append(opts, otlpmetricgrpc.WithAggregationSelector(exponentialHistograms))...)
 	}
-	return otlpmetrichttp.New(ctx, endpointOptions(c, s.path, otlpmetrichttp.WithEndpoint, otlpmetrichttp.WithURLPath, otlpmetrichttp.WithInsecure)...)
+	opts := endpointOptions(c, s.path, otlpmetrichttp.WithEndpoint, otlpmetrichttp.WithURLPath, otlpmetrichttp.WithInsecure)
+	return otlpmetrichttp.New(ctx, append(opts, otlpmetrichttp.WithAggregationSelector(exponentialHistograms))...)
+}
+
+// exponentialHistograms makes every histogram on the OTLP path a base-2
+// exponential one: its buckets follow the data, wherever the durations fall,
+// where the explicit buckets of /metrics had to be chosen in advance. 160
+// buckets at the scale the SDK picks cover a ratio of 2^(160/2^scale)
+// between the smallest and the largest sample.
+func exponentialHistograms(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	if k == sdkmetric.InstrumentKindHistogram {
+		return sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}
+	}
+	return sdkmetric.DefaultAggregationSelector(k)
 }
 
 // spanExporter makes the OTLP span exporter of s.

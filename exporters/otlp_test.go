@@ -186,7 +186,7 @@ func attrs(dp *metricspb.NumberDataPoint) string {
 }
 
 // use wraps a map on tel's providers, loads its key n times and takes a
-// snapshot (a span).
+// snapshot under a span of its own (two spans).
 func use(t *testing.T, tel *exporters.Telemetry, name string, n int) {
 	t.Helper()
 	m := instrumented.Wrap(mapx.New[string, int](), instrumented.WithName(name),
@@ -199,7 +199,9 @@ func use(t *testing.T, tel *exporters.Telemetry, name string, n int) {
 			t.Fatal("Load(k) missed")
 		}
 	}
-	m.Snapshot().Close()
+	ctx, span := tel.TracerProvider().Tracer("test").Start(context.Background(), "request")
+	m.SnapshotContext(ctx).Close() // a child span
+	span.End()
 }
 
 func TestOTLPDelivery(t *testing.T) {
@@ -388,7 +390,9 @@ func TestCollectorDown(t *testing.T) {
 					for i := range ops {
 						m.Store(w*ops+i, i)
 						if i%500 == 0 {
-							m.Snapshot().Close() // a span
+							ctx, span := tel.TracerProvider().Tracer("test").Start(context.Background(), "request")
+							m.SnapshotContext(ctx).Close() // a child span
+							span.End()
 						}
 					}
 				})

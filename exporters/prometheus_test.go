@@ -166,15 +166,17 @@ func TestPrometheus(t *testing.T) {
 			"mapx_iteration_duration_seconds":    dto.MetricType_HISTOGRAM,
 			"mapx_operation_duration_seconds":    dto.MetricType_HISTOGRAM,
 			// Go runtime metrics.
-			"go_goroutines":                   dto.MetricType_GAUGE,
-			"go_memory_used_bytes":            dto.MetricType_GAUGE,
-			"go_memory_allocated_bytes_total": dto.MetricType_COUNTER,
-			"go_memory_allocations_total":     dto.MetricType_COUNTER,
-			"go_memory_gc_goal_bytes":         dto.MetricType_GAUGE,
-			"go_processor_limit":              dto.MetricType_GAUGE,
-			"go_config_gogc_percent":          dto.MetricType_GAUGE,
-			"go_schedule_duration_seconds":    dto.MetricType_HISTOGRAM,
-			"target_info":                     dto.MetricType_GAUGE,
+			"go_goroutines":                    dto.MetricType_GAUGE,
+			"go_memory_used_bytes":             dto.MetricType_GAUGE,
+			"go_memory_allocated_bytes_total":  dto.MetricType_COUNTER,
+			"go_memory_allocations_total":      dto.MetricType_COUNTER,
+			"go_memory_gc_goal_bytes":          dto.MetricType_GAUGE,
+			"go_processor_limit":               dto.MetricType_GAUGE,
+			"go_config_gogc_percent":           dto.MetricType_GAUGE,
+			"go_schedule_duration_seconds":     dto.MetricType_HISTOGRAM,
+			"target_info":                      dto.MetricType_GAUGE,
+			"mapx_entry_limit":                 dto.MetricType_GAUGE,
+			"mapx_snapshot_oldest_age_seconds": dto.MetricType_GAUGE,
 		}
 		for family, typ := range types {
 			mf := mfs[family]
@@ -304,7 +306,9 @@ func TestServiceName(t *testing.T) {
 		{name: "OTEL_SERVICE_NAME", env: map[string]string{"OTEL_SERVICE_NAME": "from-env"}, want: "from-env"},
 		{name: "OTEL_RESOURCE_ATTRIBUTES", env: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs,team=maps"}, want: "from-attrs", wantLabel: "team=maps"},
 		{name: "OTEL_SERVICE_NAME wins over OTEL_RESOURCE_ATTRIBUTES", env: map[string]string{"OTEL_SERVICE_NAME": "from-env", "OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs"}, want: "from-env"},
-		{name: "option wins", env: map[string]string{"OTEL_SERVICE_NAME": "from-env"}, opts: []exporters.Option{exporters.WithServiceName("from-option")}, want: "from-option"},
+		{name: "option without the environment", opts: []exporters.Option{exporters.WithServiceName("from-option")}, want: "from-option"},
+		{name: "OTEL_SERVICE_NAME wins over the option", env: map[string]string{"OTEL_SERVICE_NAME": "from-env"}, opts: []exporters.Option{exporters.WithServiceName("from-option")}, want: "from-env"},
+		{name: "OTEL_RESOURCE_ATTRIBUTES wins over the option", env: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs"}, opts: []exporters.Option{exporters.WithServiceName("from-option")}, want: "from-attrs"},
 		{name: "attributes win over the environment", env: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "team=env"}, opts: []exporters.Option{exporters.WithResourceAttributes(attribute.String("team", "option"))}, want: exporters.DefaultServiceName, wantLabel: "team=option"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -122,17 +123,20 @@ func Setup(ctx context.Context, opts ...Option) (*Telemetry, error) {
 	return t, nil
 }
 
-// resource is service.name, the telemetry SDK, OTEL_RESOURCE_ATTRIBUTES and
-// OTEL_SERVICE_NAME, and WithResourceAttributes, later ones winning.
+// resource is service.name (DefaultServiceName, else WithServiceName), the
+// telemetry SDK, OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME, and
+// WithResourceAttributes, later ones winning: the environment names the
+// service over the program.
 func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
+	name := DefaultServiceName
+	if c.serviceName != "" {
+		name = c.serviceName
+	}
 	opts := []resource.Option{
-		resource.WithAttributes(keyServiceName.String(DefaultServiceName)),
+		resource.WithAttributes(keyServiceName.String(name)),
 		resource.WithTelemetrySDK(),
 		resource.WithFromEnv(),
 		resource.WithAttributes(c.attrs...),
-	}
-	if c.serviceName != "" {
-		opts = append(opts, resource.WithAttributes(keyServiceName.String(c.serviceName)))
 	}
 	res, err := resource.New(ctx, opts...)
 	if err != nil {
@@ -157,16 +161,23 @@ func (t *Telemetry) setupMetrics(ctx context.Context, cfg *config, otlp signal, 
 		return fmt.Errorf("exporters: Prometheus exporter: %w", err)
 	}
 	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExp), sdkmetric.WithView(goroutinesView)}
+	if cfg.cardinality > 0 {
+		mpOpts = append(mpOpts, sdkmetric.WithCardinalityLimit(cfg.cardinality))
+	} else if os.Getenv(envCardinality) == "" {
+		mpOpts = append(mpOpts, sdkmetric.WithCardinalityLimit(DefaultCardinalityLimit))
+	}
 	if otlp.on {
+		interval, err := cfg.metricInterval()
+		if err != nil {
+			_ = promExp.Shutdown(ctx)
+			return err
+		}
 		exp, err := cfg.metricExporter(ctx, otlp)
 		if err != nil {
 			_ = promExp.Shutdown(ctx)
 			return fmt.Errorf("exporters: OTLP %s metric exporter: %w", otlp.protocol, err)
 		}
-		var readerOpts []sdkmetric.PeriodicReaderOption
-		if cfg.interval > 0 {
-			readerOpts = append(readerOpts, sdkmetric.WithInterval(cfg.interval))
-		}
+		readerOpts := []sdkmetric.PeriodicReaderOption{sdkmetric.WithInterval(interval)}
 		if cfg.runtime {
 			readerOpts = append(readerOpts, sdkmetric.WithProducer(runtime.NewProducer()))
 		}

@@ -23,11 +23,13 @@ type config struct {
 	tracerProvider        trace.TracerProvider
 	attrs                 []attribute.KeyValue
 	sampleEvery           int // 0: no sampled durations
+	countOperations       bool
+	rootSpans             bool
 }
 
 // DefaultName is the mapx.name of a map wrapped without [WithName]. Name
-// your maps: two live maps of the same name on one MeterProvider cannot both
-// be exported.
+// your maps: live maps of the same name and attributes on one MeterProvider
+// are reported as one (see Names in the package documentation).
 const DefaultName = "default"
 
 // DefaultDurationSampling is how many operations, about, share one sampled
@@ -35,7 +37,7 @@ const DefaultName = "default"
 const DefaultDurationSampling = 1024
 
 func newConfig(opts []Option) config {
-	c := config{name: DefaultName, sampleEvery: DefaultDurationSampling}
+	c := config{name: DefaultName, sampleEvery: DefaultDurationSampling, countOperations: true}
 	for _, o := range opts {
 		if o == nil {
 			panic("instrumented: nil Option")
@@ -68,21 +70,43 @@ func WithName(name string) Option {
 // otel.GetMeterProvider(), which follows a later otel.SetMeterProvider; with
 // it, mapx.operations counts operations from the first collection on (the
 // core's counters, such as mapx.read.misses, count from the start), so that a
-// map in a program that never installs an SDK pays next to nothing.
+// map in a program that never installs an SDK pays next to nothing. A nil mp
+// is ignored, as in the OpenTelemetry contrib packages: the global one is
+// used.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	if mp == nil {
-		panic("instrumented: WithMeterProvider(nil)")
-	}
-	return optionFunc(func(c *config) { c.meterProvider, c.explicitMeterProvider = mp, true })
+	return optionFunc(func(c *config) {
+		if mp != nil {
+			c.meterProvider, c.explicitMeterProvider = mp, true
+		}
+	})
 }
 
-// WithTracerProvider sets the TracerProvider; the default is
-// otel.GetTracerProvider().
+// WithTracerProvider sets the TracerProvider; the default, and what a nil tp
+// gives, is otel.GetTracerProvider().
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	if tp == nil {
-		panic("instrumented: WithTracerProvider(nil)")
-	}
-	return optionFunc(func(c *config) { c.tracerProvider = tp })
+	return optionFunc(func(c *config) {
+		if tp != nil {
+			c.tracerProvider = tp
+		}
+	})
+}
+
+// WithRootSpans makes the long operations called without a parent span
+// (Snapshot, Clear, Range, ReadFrom, or a Context variant whose context has
+// no span) start a trace of their own. By default they make no span: only
+// the Context variants, under a caller's span, do.
+func WithRootSpans(on bool) Option {
+	return optionFunc(func(c *config) { c.rootSpans = on })
+}
+
+// WithOperationCounts turns mapx.operations, and with it the sampled
+// mapx.operation.duration, on (the default) or off. Off, a point operation
+// through the wrapper costs a load and a test more than the bare map; the
+// map's own metrics (entries, dirty entries, misses, promotions,
+// cancellations, rejections, snapshots) are exported all the same, as they
+// cost nothing on the hot path.
+func WithOperationCounts(on bool) Option {
+	return optionFunc(func(c *config) { c.countOperations = on })
 }
 
 // WithAttributes adds constant attributes to every series and span of the

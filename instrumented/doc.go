@@ -6,72 +6,117 @@
 //
 // # Metrics
 //
-// Every series carries mapx.name (see [WithName]) and the attributes of
+// [Metrics] is the table of what is exported: name, unit, instrument kind,
+// description, attributes, where the value comes from and the Prometheus
+// name; it makes the instruments and drives the collection callback, and the
+// README, the dashboards and the alert rules are tested against it. Every
+// series carries mapx.name (see [WithName]) and the attributes of
 // [WithAttributes]. Through the OpenTelemetry Prometheus exporter the names
 // become the ones in parentheses.
 //
-//   - mapx.operations {operation}, counter (mapx_operations_total): by
+//   - mapx.operations {operation}, Counter (mapx_operations_total): by
 //     mapx.operation (load, store, load_or_store, load_and_delete, delete,
 //     swap, compute, compare_and_swap, compare_and_delete, range, snapshot,
 //     clear, try_store, store_wait) and mapx.result: hit or miss for load,
 //     load_or_store, load_and_delete and swap (whether a value was loaded); ok
 //     or rejected for try_store and store_wait; ok or failed for the
 //     compare-and-* functions.
-//   - mapx.entries {entry}, gauge (mapx_entries).
-//   - mapx.dirty.entries {entry}, gauge (mapx_dirty_entries).
-//   - mapx.read.misses {miss}, counter (mapx_read_misses_total).
-//   - mapx.dirty.promotions {promotion}, counter (mapx_dirty_promotions_total).
-//   - mapx.iterator.cancellations {cancellation}, counter
+//   - mapx.entries {entry}, UpDownCounter (mapx_entries).
+//   - mapx.dirty.entries {entry}, UpDownCounter (mapx_dirty_entries).
+//   - mapx.read.misses {miss}, Counter (mapx_read_misses_total).
+//   - mapx.dirty.promotions {promotion}, Counter (mapx_dirty_promotions_total).
+//   - mapx.iterator.cancellations {cancellation}, Counter
 //     (mapx_iterator_cancellations_total).
-//   - mapx.backpressure.rejections {rejection}, counter
+//   - mapx.backpressure.rejections {rejection}, Counter
 //     (mapx_backpressure_rejections_total), by mapx.reason (capacity, rate).
-//   - mapx.snapshots.active {snapshot}, gauge (mapx_snapshots_active).
-//   - mapx.snapshot.duration s, histogram (mapx_snapshot_duration_seconds).
-//   - mapx.iteration.duration s, histogram (mapx_iteration_duration_seconds),
-//     by mapx.outcome (complete, stopped, cancelled).
-//   - mapx.operation.duration s, histogram (mapx_operation_duration_seconds),
+//   - mapx.snapshots.active {snapshot}, UpDownCounter (mapx_snapshots_active).
+//   - mapx.entry.limit {entry}, UpDownCounter (mapx_entry_limit): the cap of
+//     [mapx.WithMaxEntries]; absent when the map has none.
+//   - mapx.snapshot.oldest.age s, Gauge (mapx_snapshot_oldest_age_seconds):
+//     how long the oldest open snapshot has been open; 0 when none is.
+//   - mapx.operation.duration s, Histogram (mapx_operation_duration_seconds),
 //     by mapx.operation: about one operation in [DefaultDurationSampling] is
-//     timed ([WithDurationSampling] changes it or turns it off).
+//     timed ([WithDurationSampling] changes it or turns it off), and at least
+//     one a second, so that a map with little traffic has durations too.
+//   - mapx.snapshot.duration s, Histogram (mapx_snapshot_duration_seconds).
+//   - mapx.iteration.duration s, Histogram (mapx_iteration_duration_seconds),
+//     by mapx.outcome (complete, stopped, cancelled).
+//
+// Entries, dirty entries, open snapshots and the limit are UpDownCounters
+// because they are additive: their sum over maps or instances means
+// something. The snapshot age is a Gauge: its sum does not.
+//
+// The histograms advise explicit buckets ([HistogramBuckets]), which a
+// Prometheus exporter uses; the operation buckets are 25–50 % apart from
+// 50 ns, about what timing an empty operation costs, to 1 µs, where sampled
+// Loads fall (bench/README.md), then wider to 1 ms. A reader that asks for base-2 exponential
+// histograms, as package exporters' OTLP reader does, gets buckets that
+// follow the data instead.
 //
 // A [SyncMap] exports mapx.operations, mapx.entries and the durations only:
 // Go's sync.Map has had no read/dirty split since Go 1.24 and exposes no
 // internals.
 //
+// # Cardinality
+//
+// One map makes at most these series, each also multiplied by the distinct
+// values of its [WithAttributes]: mapx.operations 22 (one per operation and
+// result actually seen), mapx.operation.duration 8 (the timed point
+// operations seen), mapx.iteration.duration 3, mapx.backpressure.rejections
+// 2, and one for each other metric: at most 44, typically 15–25. The
+// OpenTelemetry SDK keeps at most 2,000 series per instrument by default;
+// past that, new series are folded into one with otel.metric.overflow=true
+// and no mapx.name, so with the SDK's default about 90 maps that use every
+// operation fit. Package exporters raises the limit to 50,000
+// (exporters.WithCardinalityLimit): about 2,200 such maps. Keep mapx.name
+// bounded: name a map for its role, not for a request or a tenant.
+//
+// Live wrappers with the same MeterProvider, name and attribute set share
+// one set of series: counters are the sums over them, plus what closed ones
+// counted (so a counter never goes down while the name is live), and
+// UpDownCounters the sums over the live ones. Short-lived maps of one name
+// therefore add no series and no error. When the last of them is closed,
+// its asynchronous series (every Counter, UpDownCounter and Gauge) stop at
+// the next collection. The histograms' series stay with their last values:
+// the OpenTelemetry Go SDK (v1.47) cannot forget a series of a synchronous
+// instrument (opentelemetry-go#8905 tracks a Finish for them). They are
+// bounded by the distinct names, not by the number of maps.
+//
 // # Cost
 //
 // A point operation makes no OpenTelemetry call unless it is sampled for
-// mapx.operation.duration. It reads a flag and, once something collects,
-// adds one to a counter striped by P: the goroutine is pinned to its P for
-// a plain increment of that P's own cache line (an atomic one under the
-// race detector). Gauges and the core's counters ([mapx.Map.Stats]) are read
-// in a single asynchronous callback at collection time, so a counter equals
-// the number of events, exactly. Instruments and attribute sets are built
-// once, in Wrap.
-//
-// Measured on a 2-core machine (bench/README.md), Load through the wrapper
-// takes 1.02–1.07× the bare map's time with the global provider and no SDK,
-// and 1.22–1.26× with the SDK and a reader (paired medians of five runs of
-// 40 interleaved rounds, sessions 4 to 6): the count is a chain of about 50
-// instructions, each waiting on the one before (pinning to the P, the
-// increment, unpinning), and there any chain that long costs a Load that
-// much.
+// mapx.operation.duration. It reads a state word and, once something
+// collects, adds one to a counter striped by P: the goroutine is pinned to
+// its P for a plain increment of that P's own cache line (an atomic one
+// under the race detector). With [WithOperationCounts](false) it only reads
+// the state word. Everything asynchronous is read in a single callback at
+// collection time, so a counter equals the number of events, exactly.
+// Instruments and attribute sets are built once per identity. The measured
+// cost, on random, strided and Zipf keys, is in bench/README.md.
 //
 // # Spans and profiles
 //
-// Snapshot, every iteration of the map or of its snapshots (Range, All, Keys,
-// Values, RangeContext), a StoreWait that has to wait, and Clear get a span
-// named mapx.<operation> with mapx.name; an iteration's span has mapx.visited
-// and mapx.outcome, and a cancelled one has status Error and a
-// mapx.iteration.cancelled event. Point operations never get a span. Long
-// operations run under the pprof labels mapx.name and mapx.operation, so
-// continuous profiles split by map.
+// Snapshot, iterations of the map or of its snapshots, a StoreWait that has
+// to wait, Clear and ReadFrom get a span named mapx.<operation> with
+// mapx.name when they run under a caller's span: use the Context variants
+// ([Map.SnapshotContext], [Map.ClearContext], [Map.ReadFromContext],
+// RangeContext, StoreWait; [SyncMap.RangeContext], [SyncMap.ClearContext])
+// to pass it, and the span is its child. Calls
+// without a span in their context make none, unless [WithRootSpans] asks for
+// a trace of their own. An iteration's span has mapx.visited and
+// mapx.outcome; a failed operation's span has status Error and error.type,
+// and a cancelled iteration a mapx.iteration.cancelled event. Point
+// operations never get a span.
+//
+// The Context variants run under the profile labels of their context plus
+// mapx.name and mapx.operation, and restore the context's labels after, as
+// [runtime/pprof.Do] does, so continuous profiles split by map and keep the
+// caller's labels. The context-free methods leave the goroutine's labels
+// alone: Go cannot read them back, and setting any would lose a caller's.
 //
 // # Names
 //
-// Two live wrappers with the same name on one MeterProvider would report the
-// same series. The second is detected: it is not exported, and an error goes
-// to otel.Handle. Close the first (or let it be collected) to free the name.
-//
-// Wrap makes the wrapper the map's [mapx.Observer]; wrapping one map twice
-// leaves the iterations observed by the last wrapper only.
+// A map wrapped without [WithName] is named [DefaultName]. Wrap makes the
+// wrapper the map's [mapx.Observer]; wrapping one map twice leaves the
+// iterations observed by the last wrapper only.
 package instrumented

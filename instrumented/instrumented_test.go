@@ -65,19 +65,26 @@ func (h *harness) collect(t *testing.T) collected {
 		for _, m := range sm.Metrics {
 			c.units[m.Name] = m.Unit
 			pts := map[string]float64{}
+			kind := kindOf(t, m.Name)
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
-				if !d.IsMonotonic || d.Temporality != metricdata.CumulativeTemporality {
-					t.Fatalf("%s: not a cumulative monotonic sum", m.Name)
+				if d.IsMonotonic != (kind == instrumented.Counter) || d.Temporality != metricdata.CumulativeTemporality {
+					t.Fatalf("%s: a %v, but a sum with IsMonotonic %v, temporality %v", m.Name, kind, d.IsMonotonic, d.Temporality)
 				}
 				for _, p := range d.DataPoints {
 					pts[attrString(p.Attributes)] = float64(p.Value)
 				}
-			case metricdata.Gauge[int64]:
+			case metricdata.Gauge[float64]:
+				if kind != instrumented.Gauge {
+					t.Fatalf("%s: a %v, exported as a gauge", m.Name, kind)
+				}
 				for _, p := range d.DataPoints {
-					pts[attrString(p.Attributes)] = float64(p.Value)
+					pts[attrString(p.Attributes)] = p.Value
 				}
 			case metricdata.Histogram[float64]:
+				if kind != instrumented.Histogram {
+					t.Fatalf("%s: a %v, exported as a histogram", m.Name, kind)
+				}
 				for _, p := range d.DataPoints {
 					pts[attrString(p.Attributes)] = float64(p.Count)
 				}
@@ -88,6 +95,18 @@ func (h *harness) collect(t *testing.T) collected {
 		}
 	}
 	return c
+}
+
+// kindOf returns the kind the table gives metric.
+func kindOf(t *testing.T, metric string) instrumented.Kind {
+	t.Helper()
+	for _, m := range instrumented.Metrics() {
+		if m.Name == metric {
+			return m.Kind
+		}
+	}
+	t.Fatalf("%s is not in instrumented.Metrics()", metric)
+	return 0
 }
 
 func attrString(s attribute.Set) string {
@@ -264,7 +283,7 @@ func TestSampledOperationDuration(t *testing.T) {
 func TestSpansForLongOperationsOnly(t *testing.T) {
 	h := newHarness(t)
 	m := mapx.New[int, int](mapx.WithInsertRate(500, 1))
-	w := instrumented.Wrap(m, h.opts("traced")...)
+	w := instrumented.Wrap(m, append(h.opts("traced"), instrumented.WithRootSpans(true))...)
 	defer w.Close()
 	for i := range 300 {
 		w.Store(i, i)
@@ -304,45 +323,6 @@ func TestSpansForLongOperationsOnly(t *testing.T) {
 		if a.Key == "mapx.visited" && a.Value.AsInt64() != 302 {
 			t.Fatalf("snapshot iteration visited %d, want 302", a.Value.AsInt64())
 		}
-	}
-}
-
-func TestSameNameTwiceKeepsTheFirst(t *testing.T) {
-	h := newHarness(t)
-	var errs []error
-	var mu sync.Mutex
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }))
-	defer otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
-
-	first := instrumented.Wrap(mapx.New[int, int](), h.opts("cache")...)
-	second := instrumented.Wrap(mapx.New[int, int](), h.opts("cache")...)
-	for i := range 10 {
-		first.Store(i, i)
-	}
-	for i := range 1000 {
-		second.Store(i, i)
-	}
-	if len(errs) != 1 {
-		t.Fatalf("errors reported: %v", errs)
-	}
-	c := h.collect(t)
-	if got := c.value(t, "mapx.operations", "mapx.name=cache,mapx.operation=store"); got != 10 {
-		t.Fatalf("stores = %v: the second map corrupted the first's series", got)
-	}
-	if got := c.value(t, "mapx.entries", "mapx.name=cache"); got != 10 {
-		t.Fatalf("entries = %v", got)
-	}
-	_ = second.Close()
-	_ = first.Close()
-	if c := h.collect(t); len(c.points["mapx.entries"]) != 0 {
-		t.Fatalf("series after Close: %v", c.points["mapx.entries"])
-	}
-	// The name is free again.
-	third := instrumented.Wrap(mapx.New[int, int](), h.opts("cache")...)
-	defer third.Close()
-	third.Store(1, 1)
-	if got := h.collect(t).value(t, "mapx.entries", "mapx.name=cache"); got != 1 || len(errs) != 1 {
-		t.Fatalf("entries = %v after re-use, errors %v", got, errs)
 	}
 }
 
@@ -417,7 +397,6 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		"WithName":             func() { instrumented.WithName("") },
 		"WithDurationSampling": func() { instrumented.WithDurationSampling(1000) },
 		"WithAttributes":       func() { instrumented.WithAttributes(attribute.String("mapx.name", "x")) },
-		"WithMeterProvider":    func() { instrumented.WithMeterProvider(nil) },
 	} {
 		func() {
 			defer func() {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mapx-dev/mapx"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -32,7 +31,7 @@ func Wrap[K comparable, V any](m *mapx.Map[K, V], opts ...Option) *Map[K, V] {
 		panic("instrumented: Wrap(nil)")
 	}
 	cfg := newConfig(opts)
-	t := newTelemetry(cfg, m.Stats, false)
+	t := newTelemetry(cfg, m.Stats)
 	m.SetObserver(observer{t})
 	w := &Map[K, V]{m: m, t: t}
 	runtime.AddCleanup(w, func(t *telemetry) { _ = t.close() }, t)
@@ -153,22 +152,32 @@ func (w *Map[K, V]) Values() iter.Seq[V] {
 // Len is [mapx.Map.Len].
 func (w *Map[K, V]) Len() int { return w.m.Len() }
 
-// Clear is [mapx.Map.Clear], traced.
-func (w *Map[K, V]) Clear() {
-	_, _, end := w.t.longOp(context.Background(), "clear")
+// Clear is [mapx.Map.Clear]; see [Map.ClearContext].
+func (w *Map[K, V]) Clear() { w.ClearContext(context.Background()) }
+
+// ClearContext is [mapx.Map.Clear] traced as a child of ctx's span and run
+// under ctx's profile labels plus mapx.name and mapx.operation.
+func (w *Map[K, V]) ClearContext(ctx context.Context) {
+	_, _, end := w.t.longOp(ctx, "clear")
 	defer end()
 	w.m.Clear()
 	w.t.count(cClear)
 }
 
-// Snapshot is [mapx.Map.Snapshot], traced and timed. Iterations of the
-// snapshot are traced and timed too.
+// Snapshot is [mapx.Map.Snapshot], timed; see [Map.SnapshotContext].
+// Iterations of the snapshot are traced and timed too.
 func (w *Map[K, V]) Snapshot() *mapx.Snapshot[K, V] {
+	return w.SnapshotContext(context.Background())
+}
+
+// SnapshotContext is [mapx.Map.Snapshot], timed, traced as a child of ctx's
+// span and run under ctx's profile labels plus mapx.name and mapx.operation.
+func (w *Map[K, V]) SnapshotContext(ctx context.Context) *mapx.Snapshot[K, V] {
 	start := time.Now()
-	ctx, _, end := w.t.longOp(context.Background(), "snapshot")
+	ctx, _, end := w.t.longOp(ctx, "snapshot")
 	s := w.m.Snapshot()
 	end()
-	w.t.snapDuration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(w.t.nameSet))
+	w.t.g.histograms[mSnapshotDuration].Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(w.t.g.nameSet))
 	w.t.count(cSnapshot)
 	return s
 }
@@ -197,13 +206,21 @@ func okOrFailed(ok counter, success bool) counter {
 	return ok + 1
 }
 
-// ReadFrom is [mapx.Map.ReadFrom], traced.
+// ReadFrom is [mapx.Map.ReadFrom]; see [Map.ReadFromContext].
 func (w *Map[K, V]) ReadFrom(r io.Reader) (int64, error) {
-	_, span, end := w.t.longOp(context.Background(), "read_from")
+	return w.ReadFromContext(context.Background(), r)
+}
+
+// ReadFromContext is [mapx.Map.ReadFrom] traced as a child of ctx's span
+// (with error.type when it fails) and run under ctx's profile labels plus
+// mapx.name and mapx.operation. ctx does not interrupt the read: wrap r for
+// that.
+func (w *Map[K, V]) ReadFromContext(ctx context.Context, r io.Reader) (int64, error) {
+	_, span, end := w.t.longOp(ctx, "read_from")
 	defer end()
 	n, err := w.m.ReadFrom(r)
 	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
+		failed(span, err)
 	}
 	return n, err
 }

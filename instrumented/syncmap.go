@@ -30,7 +30,7 @@ func WrapSyncMap(m *sync.Map, opts ...Option) *SyncMap {
 	}
 	cfg := newConfig(opts)
 	w := &SyncMap{m: m}
-	w.t = newTelemetry(cfg, nil, true)
+	w.t = newTelemetry(cfg, nil)
 	runtime.AddCleanup(w, func(t *telemetry) { _ = t.close() }, w.t)
 	return w
 }
@@ -119,12 +119,29 @@ func (w *SyncMap) CompareAndDelete(key, old any) (deleted bool) {
 	return deleted
 }
 
-// Range is [sync.Map.Range], traced and timed.
+// Range is [sync.Map.Range], timed; see [SyncMap.RangeContext].
 func (w *SyncMap) Range(f func(key, value any) bool) {
+	_ = w.RangeContext(context.Background(), f)
+}
+
+// RangeContext is [sync.Map.Range], timed, traced as a child of ctx's span
+// and run under ctx's profile labels plus mapx.name and mapx.operation. It
+// stops when ctx is done, as [mapx.Map.RangeContext] does, and returns
+// ctx's error then.
+func (w *SyncMap) RangeContext(ctx context.Context, f func(key, value any) bool) error {
 	w.t.count(cRange)
-	ended := w.t.iterationStarted(context.Background(), false)
+	ended := w.t.iterationStarted(ctx, false)
 	it := mapx.Iteration{Outcome: mapx.Complete}
+	done := ctx.Done()
 	w.m.Range(func(k, v any) bool {
+		if done != nil {
+			select {
+			case <-done:
+				it.Outcome, it.Err = mapx.Cancelled, ctx.Err()
+				return false
+			default:
+			}
+		}
 		it.Visited++
 		if !f(k, v) {
 			it.Outcome = mapx.Stopped
@@ -133,12 +150,17 @@ func (w *SyncMap) Range(f func(key, value any) bool) {
 		return true
 	})
 	ended(it)
+	return it.Err
 }
 
-// Clear is [sync.Map.Clear]. The entry count drops by the keys it removes,
-// which it counts first, so Clear here is O(entries).
-func (w *SyncMap) Clear() {
-	_, _, end := w.t.longOp(context.Background(), "clear")
+// Clear is [sync.Map.Clear]; see [SyncMap.ClearContext].
+func (w *SyncMap) Clear() { w.ClearContext(context.Background()) }
+
+// ClearContext is [sync.Map.Clear] traced as a child of ctx's span. The
+// entry count drops by the keys it removes, which it counts first, so it is
+// O(entries).
+func (w *SyncMap) ClearContext(ctx context.Context) {
+	_, _, end := w.t.longOp(ctx, "clear")
 	defer end()
 	w.m.Range(func(k, _ any) bool {
 		if _, loaded := w.m.LoadAndDelete(k); loaded {

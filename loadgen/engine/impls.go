@@ -149,7 +149,9 @@ func instrumentedOptions(o MapOptions) []instrumented.Option {
 		opts = append(opts, instrumented.WithMeterProvider(o.MeterProvider))
 	}
 	if o.TracerProvider != nil {
-		opts = append(opts, instrumented.WithTracerProvider(o.TracerProvider))
+		// The load has no request spans to be children of: its snapshots
+		// and iterations are traces of their own.
+		opts = append(opts, instrumented.WithTracerProvider(o.TracerProvider), instrumented.WithRootSpans(true))
 	}
 	return opts
 }

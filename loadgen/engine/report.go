@@ -57,16 +57,18 @@ type Latency struct {
 
 // StatsReport is [mapx.Stats] with JSON names.
 type StatsReport struct {
-	Entries                int64 `json:"entries"`
-	DirtyEntries           int64 `json:"dirty_entries"`
-	ReadMisses             int64 `json:"read_misses"`
-	Promotions             int64 `json:"promotions"`
-	IteratorCancellations  int64 `json:"iterator_cancellations"`
-	BackpressureRejections int64 `json:"backpressure_rejections"`
-	ActiveSnapshots        int64 `json:"active_snapshots"`
-	RejectedCapacity       int64 `json:"rejected_capacity"`
-	RejectedRate           int64 `json:"rejected_rate"`
-	Shards                 int64 `json:"shards"`
+	Entries                int64         `json:"entries"`
+	DirtyEntries           int64         `json:"dirty_entries"`
+	ReadMisses             int64         `json:"read_misses"`
+	Promotions             int64         `json:"promotions"`
+	IteratorCancellations  int64         `json:"iterator_cancellations"`
+	BackpressureRejections int64         `json:"backpressure_rejections"`
+	ActiveSnapshots        int64         `json:"active_snapshots"`
+	RejectedCapacity       int64         `json:"rejected_capacity"`
+	RejectedRate           int64         `json:"rejected_rate"`
+	Shards                 int64         `json:"shards"`
+	EntryLimit             int64         `json:"entry_limit"`
+	OldestSnapshotAge      time.Duration `json:"oldest_snapshot_age_ns"`
 }
 
 // Ratio is a report's throughput and tail latency over the first's.

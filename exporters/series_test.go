@@ -1,0 +1,174 @@
+package exporters_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mapx-dev/mapx"
+	"github.com/mapx-dev/mapx/exporters"
+	"github.com/mapx-dev/mapx/instrumented"
+)
+
+func TestMetricIntervalDefault(t *testing.T) {
+	if d, err := exporters.MetricInterval(); err != nil || d != exporters.DefaultMetricInterval || exporters.DefaultMetricInterval != 10*time.Second {
+		t.Errorf("default interval %v, %v; want the documented 10s", d, err)
+	}
+	t.Setenv("OTEL_METRIC_EXPORT_INTERVAL", "250")
+	if d, err := exporters.MetricInterval(); err != nil || d != 250*time.Millisecond {
+		t.Errorf("OTEL_METRIC_EXPORT_INTERVAL=250: %v, %v; want 250ms", d, err)
+	}
+	if d, err := exporters.MetricInterval(exporters.WithMetricInterval(time.Minute)); err != nil || d != time.Minute {
+		t.Errorf("WithMetricInterval(1m) and the variable: %v, %v; want the option's 1m", d, err)
+	}
+}
+
+func TestMetricIntervalFromTheEnvironment(t *testing.T) {
+	r := newReceiver(t, "grpc")
+	t.Setenv("OTEL_METRIC_EXPORT_INTERVAL", "20")
+	tel := setup(t, exporters.WithOTLP("grpc"), exporters.WithOTLPEndpoint(r.addr))
+	use(t, tel, "env-interval", 1)
+	deadline := time.Now().Add(20 * time.Second)
+	for r.received("env-interval").metricRequests < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("OTEL_METRIC_EXPORT_INTERVAL=20: %d exports in 20s", r.received("env-interval").metricRequests)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestOTLPHistogramsAreExponential(t *testing.T) {
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		t.Run(protocol, func(t *testing.T) {
+			r := newReceiver(t, protocol)
+			tel, err := exporters.Setup(context.Background(), exporters.WithOTLP(protocol), exporters.WithOTLPEndpoint(r.addr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := instrumented.Wrap(mapx.New[int, int](), instrumented.WithName("exp"),
+				instrumented.WithMeterProvider(tel.MeterProvider()), instrumented.WithDurationSampling(1))
+			for i := range 100 {
+				m.Store(i, i)
+				m.Load(i)
+			}
+			m.Snapshot().Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := tel.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_ = m.Close()
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			kinds := map[string]string{}
+			for _, req := range r.metrics {
+				for _, rm := range req.GetResourceMetrics() {
+					for _, sm := range rm.GetScopeMetrics() {
+						for _, met := range sm.GetMetrics() {
+							switch {
+							case met.GetExponentialHistogram() != nil:
+								var count uint64
+								for _, dp := range met.GetExponentialHistogram().GetDataPoints() {
+									count += dp.GetCount()
+								}
+								if count > 0 {
+									kinds[met.GetName()] = "exponential"
+								}
+							case met.GetHistogram() != nil:
+								kinds[met.GetName()] = "explicit"
+							}
+						}
+					}
+				}
+			}
+			for _, name := range []string{"mapx.operation.duration", "mapx.snapshot.duration"} {
+				if kinds[name] != "exponential" {
+					t.Errorf("%s over OTLP: %q, want a base-2 exponential histogram with samples", name, kinds[name])
+				}
+			}
+		})
+	}
+}
+
+// TestPrometheusNamesMatchTheTable: every row of instrumented.Metrics() is
+// served under its Prometheus name, so a dashboard checked against the table
+// is checked against /metrics.
+func TestPrometheusNamesMatchTheTable(t *testing.T) {
+	tel := setup(t, exporters.WithOTLP("off"), exporters.WithRuntimeMetrics(false))
+	m := instrumented.Wrap(mapx.New[int, int](mapx.WithMaxEntries(10)), instrumented.WithName("names"),
+		instrumented.WithMeterProvider(tel.MeterProvider()), instrumented.WithDurationSampling(1))
+	defer m.Close()
+	m.Store(1, 1)
+	m.Load(1)
+	m.Range(func(int, int) bool { return true })
+	s := m.Snapshot()
+	defer s.Close()
+	mfs := families(t, scrapeHandler(t, tel.Handler()))
+	for _, row := range instrumented.Metrics() {
+		if len(series(mfs, row.Prometheus)) == 0 {
+			t.Errorf("%s (%s) is not served as %s", row.Name, row.Kind, row.Prometheus)
+		}
+	}
+}
+
+// TestThousandMaps: 1,000 maps, each made, used and closed, fit under the
+// default cardinality limit with nothing folded into the overflow series,
+// and their series stop when they close.
+func TestThousandMaps(t *testing.T) {
+	tel := setup(t, exporters.WithOTLP("off"), exporters.WithRuntimeMetrics(false))
+	const maps = 1000
+	var ws []*instrumented.Map[int, int]
+	for i := range maps {
+		w := instrumented.Wrap(mapx.New[int, int](mapx.WithMaxEntries(100)), instrumented.WithName(fmt.Sprintf("map-%04d", i)),
+			instrumented.WithMeterProvider(tel.MeterProvider()), instrumented.WithDurationSampling(1))
+		ws = append(ws, w)
+		// Eight operation series, six of them timed (the first operation
+		// never is: the sampler flags the one after).
+		w.Store(1, 1)
+		w.Store(1, 1)
+		w.Load(1)
+		w.Load(2)
+		w.LoadOrStore(3, 3)
+		w.Swap(3, 4)
+		w.Delete(3)
+		_ = w.TryStore(5, 5)
+		w.Range(func(int, int) bool { return true })
+	}
+	text := scrapeHandler(t, tel.Handler())
+	if strings.Contains(string(text), "overflow") {
+		t.Fatal("series folded into otel_metric_overflow")
+	}
+	mfs := families(t, text)
+	for name, want := range map[string]int{
+		"mapx_operations_total":              8 * maps,
+		"mapx_entries":                       maps,
+		"mapx_entry_limit":                   maps,
+		"mapx_backpressure_rejections_total": 2 * maps,
+		"mapx_operation_duration_seconds":    6 * maps,
+	} {
+		if got := len(series(mfs, name)); got != want {
+			t.Errorf("%s: %d series, want %d", name, got, want)
+		}
+	}
+	for l, v := range series(mfs, "mapx_operations_total") {
+		if strings.Contains(l, "mapx_operation=load,") && strings.Contains(l, "mapx_result=hit") && v != 1 {
+			t.Errorf("mapx_operations_total{%s} = %v, want 1", l, v)
+		}
+	}
+	for _, w := range ws {
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs = families(t, scrapeHandler(t, tel.Handler()))
+	for _, row := range instrumented.Metrics() {
+		if row.Kind == instrumented.Histogram {
+			continue // see "Cardinality" in package instrumented
+		}
+		if n := len(series(mfs, row.Prometheus)); n != 0 {
+			t.Errorf("%s: %d series after every map closed", row.Prometheus, n)
+		}
+	}
+}
