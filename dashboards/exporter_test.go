@@ -175,6 +175,17 @@ func TestConfigNamesAreExported(t *testing.T) {
 // by the rules that is neither exported nor here fails.
 var announced = map[string]bool{"mapx_entry_limit": true, "mapx_snapshot_oldest_age_seconds": true}
 
+// missingAnnounced returns an announced series that expr uses and the
+// exporters do not write yet, or "".
+func missingAnnounced(expr string, exported map[string]bool) string {
+	for name := range announced {
+		if !exported[name] && regexp.MustCompile(`\b`+name+`\b`).MatchString(expr) {
+			return name
+		}
+	}
+	return ""
+}
+
 // Every metric-like name in the generated dashboards and rules is a series
 // the exporters write (or a label of the configuration).
 func TestGeneratedFilesUseExportedNames(t *testing.T) {
@@ -210,10 +221,18 @@ func TestGeneratedFilesUseExportedNames(t *testing.T) {
 // the series the real exporters write: promtool evaluates absent(query) as
 // an alert that must not fire, over half an hour of those series.
 func TestQueriesReturnDataFromExportedSeries(t *testing.T) {
+	exportedNames := map[string]bool{}
+	for _, s := range exportedSeries(t) {
+		exportedNames[s.name] = true
+	}
 	var alerts []Rule
 	for _, q := range overviewQueries(t, overviewJSON(t)) {
 		if strings.HasPrefix(q.expr, "ALERTS") {
 			continue // there are no alerts to show here
+		}
+		if name := missingAnnounced(q.expr, exportedNames); name != "" {
+			t.Logf("%s: %s is not exported yet; not checked", q.name, name)
+			continue
 		}
 		alerts = append(alerts, Rule{Alert: q.name, Expr: "absent(" + substitute(t, q.expr) + ")"})
 	}

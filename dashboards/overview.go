@@ -96,9 +96,13 @@ func overviewRows(c Config) []rowSpec {
 				queries: one(p99(m.OperationDuration, with(L, lb.Operation)), legendBy(lb.Operation))},
 		}},
 		{id: 200, title: "Entries and the dirty map", panels: []panelSpec{
-			{id: 4, title: "Entries", unit: "short", width: 6,
-				description: "Live entries of the map.",
-				queries:     one(sumBy(L, sel(m.Entries)), mapLegend)},
+			{id: 4, title: "Entries and their limit", unit: "short", width: 6,
+				description: "Live entries of the map, and its cap (WithMaxEntries) when it has one: " +
+					"MapxEntriesFillingUp predicts when the first reaches the second.",
+				queries: []query{
+					{sumBy(L, sel(m.Entries)), mapLegend},
+					{sumBy(L, sel(m.EntryLimit)), "limit " + mapLegend},
+				}},
 			{id: 5, title: "Dirty-map entries", unit: "short", width: 6,
 				description: "Entries in the shards' dirty maps, deleted ones included. It drops to zero when " +
 					"reads promote the dirty maps to read maps.",
@@ -139,10 +143,16 @@ func overviewRows(c Config) []rowSpec {
 			{id: 13, title: "Active snapshots", unit: "short", width: 8,
 				description: "Snapshots not yet closed or collected.",
 				queries:     one(sumBy(L, sel(m.SnapshotsActive)), mapLegend)},
-			{id: 14, title: "Snapshot duration p99", unit: "s", width: 12,
+			{id: 21, title: "Oldest open snapshot age", unit: "s", width: 8,
+				threshold: ptr(a.SnapshotAge.MaxAge.Seconds()),
+				description: "Age of the map's oldest open snapshot (0 with none); the red line is the " +
+					"MapxSnapshotHeldOpen threshold. A saw-tooth is snapshots closed in time; a straight " +
+					"climb is one left open.",
+				queries: one(aggBy("max", L, sel(m.SnapshotOldestAge)), mapLegend)},
+			{id: 14, title: "Snapshot duration p99", unit: "s", width: 8,
 				description: "99th percentile of the time taking a snapshot took.",
 				queries:     one(p99(m.SnapshotDuration, L), mapLegend)},
-			{id: 15, title: "Iteration duration p99 by outcome", unit: "s", width: 12,
+			{id: 15, title: "Iteration duration p99 by outcome", unit: "s", width: 8,
 				description: "99th percentile of iterations of the map and its snapshots, by outcome.",
 				queries:     one(p99(m.IterationDuration, with(L, lb.Outcome)), legendBy(lb.Outcome))},
 		}},
