@@ -86,7 +86,7 @@ stack-up:
 	docker compose up -d --build
 
 stack-down:
-	docker compose down
+	GRAFANA_ADMIN_PASSWORD=$${GRAFANA_ADMIN_PASSWORD:-unused-by-down} docker compose down
 
 clean:
 	rm -rf $(BIN)

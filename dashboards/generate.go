@@ -25,6 +25,11 @@ const (
 // and recording rules of Default, and the alert rules of Fast.
 func Generate() ([]File, error) {
 	files := make([]File, 0, generatedFileCount)
+	for _, c := range []Config{Default(), Fast()} {
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	d, err := Overview(Default())
 	if err != nil {
 		return nil, fmt.Errorf("overview dashboard: %w", err)

@@ -19,6 +19,10 @@ const (
 	VarJob        = "job"
 	VarInstance   = "instance"
 	VarName       = "mapx_name"
+	// VarService is the Pyroscope service of the flame graph: Pyroscope
+	// names a service by its service_name (OTEL_SERVICE_NAME), which need
+	// not be the Prometheus job.
+	VarService = "service"
 )
 
 // rowSpec and panelSpec describe the overview's layout. IDs are written here,
@@ -80,7 +84,8 @@ func overviewRows(c Config) []rowSpec {
 		{id: 100, title: "Operations", panels: []panelSpec{
 			{id: 1, title: "Operations/s by operation", unit: "ops", width: 8,
 				description: "Operations on the map through package instrumented, by operation and result.",
-				queries:     one(rate(sel(m.Operations), with(L, lb.Operation)), legendBy(lb.Operation))},
+				queries: one(rate(sel(m.Operations), with(L, lb.Operation, lb.Result)),
+					"{{"+lb.Name+"}} {{"+lb.Operation+"}} {{"+lb.Result+"}} {{"+lb.Instance+"}}")},
 			{id: 2, title: "Load hit ratio", unit: "percentunit", width: 8, min: ptr(0.0), max: ptr(1.0),
 				description: "The share of Loads that found their key.",
 				queries: one(rate(sel(m.Operations, eq(lb.Operation, m.LoadOperation), eq(lb.Result, m.HitResult)), L)+
@@ -91,14 +96,18 @@ func overviewRows(c Config) []rowSpec {
 				queries: one(p99(m.OperationDuration, with(L, lb.Operation)), legendBy(lb.Operation))},
 		}},
 		{id: 200, title: "Entries and the dirty map", panels: []panelSpec{
-			{id: 4, title: "Entries", unit: "short", width: 6,
-				description: "Live entries of the map.",
-				queries:     one(sumBy(L, sel(m.Entries)), mapLegend)},
+			{id: 4, title: "Entries and their limit", unit: "short", width: 6,
+				description: "Live entries of the map, and its cap (WithMaxEntries) when it has one: " +
+					"MapxEntriesFillingUp predicts when the first reaches the second.",
+				queries: []query{
+					{sumBy(L, sel(m.Entries)), mapLegend},
+					{sumBy(L, sel(m.EntryLimit)), "limit " + mapLegend},
+				}},
 			{id: 5, title: "Dirty-map entries", unit: "short", width: 6,
 				description: "Entries in the shards' dirty maps, deleted ones included. It drops to zero when " +
 					"reads promote the dirty maps to read maps.",
 				queries: one(sumBy(L, sel(m.DirtyEntries)), mapLegend)},
-			{id: 6, title: "Dirty-map growth rate", unit: "short", width: 6,
+			{id: 6, title: "Dirty-map growth rate", unit: "cps", width: 6,
 				threshold: ptr(a.DirtyGrowth.MinRate),
 				description: "Entries/s the dirty map grew by, over the window of the MapxDirtyMapGrowing " +
 					"alert (" + growth + "); the red line is its threshold.",
@@ -110,11 +119,11 @@ func overviewRows(c Config) []rowSpec {
 				queries: one(sumBy(L, sel(m.DirtyEntries))+" / clamp_min("+sumBy(L, sel(m.Entries))+", 1)", mapLegend)},
 		}},
 		{id: 300, title: "Read path", panels: []panelSpec{
-			{id: 8, title: "Read misses/s", unit: "short", width: 8,
+			{id: 8, title: "Read misses/s", unit: "rps", width: 8,
 				threshold:   ptr(a.ReadMissStorm.MinRate),
 				description: "Reads that missed the read map and took a shard lock.",
 				queries:     one(rate(sel(m.ReadMisses), L), mapLegend)},
-			{id: 9, title: "Dirty-map promotions/s", unit: "short", width: 8,
+			{id: 9, title: "Dirty-map promotions/s", unit: "cps", width: 8,
 				threshold:   ptr(a.PromotionStorm.MinRate),
 				description: "Dirty maps promoted to read maps.",
 				queries:     one(rate(sel(m.Promotions), L), mapLegend)},
@@ -124,20 +133,26 @@ func overviewRows(c Config) []rowSpec {
 				queries: one(rate(sel(m.ReadMisses), L)+" / ("+rate(sel(m.Promotions), L)+" > 0)", mapLegend)},
 		}},
 		{id: 400, title: "Iteration, snapshots and admission control", panels: []panelSpec{
-			{id: 11, title: "Iterator cancellations/s", unit: "short", width: 8,
+			{id: 11, title: "Iterator cancellations/s", unit: "cps", width: 8,
 				description: "Iterations stopped because their context was done.",
 				queries:     one(rate(sel(m.IteratorCancellations), L), mapLegend)},
-			{id: 12, title: "Backpressure rejections/s by reason", unit: "short", width: 8,
+			{id: 12, title: "Backpressure rejections/s by reason", unit: "wps", width: 8,
 				threshold:   ptr(a.Backpressure.MinRate),
 				description: "Writes (TryStore, StoreWait) refused by admission control, by reason.",
 				queries:     one(rate(sel(m.BackpressureRejections), with(L, lb.Reason)), legendBy(lb.Reason))},
 			{id: 13, title: "Active snapshots", unit: "short", width: 8,
 				description: "Snapshots not yet closed or collected.",
 				queries:     one(sumBy(L, sel(m.SnapshotsActive)), mapLegend)},
-			{id: 14, title: "Snapshot duration p99", unit: "s", width: 12,
+			{id: 21, title: "Oldest open snapshot age", unit: "s", width: 8,
+				threshold: ptr(a.SnapshotAge.MaxAge.Seconds()),
+				description: "Age of the map's oldest open snapshot (0 with none); the red line is the " +
+					"MapxSnapshotHeldOpen threshold. A saw-tooth is snapshots closed in time; a straight " +
+					"climb is one left open.",
+				queries: one(aggBy("max", L, sel(m.SnapshotOldestAge)), mapLegend)},
+			{id: 14, title: "Snapshot duration p99", unit: "s", width: 8,
 				description: "99th percentile of the time taking a snapshot took.",
 				queries:     one(p99(m.SnapshotDuration, L), mapLegend)},
-			{id: 15, title: "Iteration duration p99 by outcome", unit: "s", width: 12,
+			{id: 15, title: "Iteration duration p99 by outcome", unit: "s", width: 8,
 				description: "99th percentile of iterations of the map and its snapshots, by outcome.",
 				queries:     one(p99(m.IterationDuration, with(L, lb.Outcome)), legendBy(lb.Outcome))},
 		}},
@@ -164,8 +179,9 @@ func overviewRows(c Config) []rowSpec {
 		}},
 		{id: 600, title: "Profiles", panels: []panelSpec{
 			{id: 20, title: "CPU flame graph", width: 24, flamegraph: true,
-				description: "CPU profile of the service from Pyroscope. Long map operations run under the " +
-					"pprof labels mapx.name and mapx.operation."},
+				description: "CPU profile from Pyroscope of the service chosen in \"Profiles of\" (its " +
+					c.Dashboard.PyroscopeServiceLabel + ", OTEL_SERVICE_NAME, which need not be the job). " +
+					"Long map operations run under the pprof labels mapx.name and mapx.operation."},
 		}},
 	}
 }
@@ -205,6 +221,7 @@ func Overview(c Config) (dashboard.Dashboard, error) {
 		WithVariable(labelVariable(prom, VarName, "Map (mapx_name)",
 			fmt.Sprintf(`label_values(%s{%s="$%s", %s=~"$%s"}, %s)`,
 				c.Metrics.Entries, lb.Job, VarJob, lb.Instance, VarInstance, lb.Name), true)).
+		WithVariable(serviceVariable(c, pyro)).
 		Annotation(dashboard.NewAnnotationQueryBuilder().
 			Name("Annotations & Alerts").
 			Datasource(common.DataSourceRef{Type: ptr("grafana"), Uid: ptr("-- Grafana --")}).
@@ -298,8 +315,23 @@ func timeseriesPanel(p panelSpec, ds common.DataSourceRef) cog.Builder[dashboard
 	return b
 }
 
+// serviceVariable lists the services Pyroscope has profiles of.
+func serviceVariable(c Config, ds common.DataSourceRef) cog.Builder[dashboard.VariableModel] {
+	return dashboard.NewQueryVariableBuilder(VarService).
+		Label("Profiles of (" + c.Dashboard.PyroscopeServiceLabel + ")").
+		Datasource(ds).
+		Query(dashboard.StringOrMap{Map: map[string]any{
+			"refId":         "PyroscopeVariableQueryEditor-VariableQuery",
+			"type":          "labelValue",
+			"labelName":     c.Dashboard.PyroscopeServiceLabel,
+			"profileTypeId": c.Dashboard.PyroscopeProfileType,
+		}}).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Sort(dashboard.VariableSortAlphabeticalAsc)
+}
+
 func flamegraphPanel(c Config, p panelSpec, ds common.DataSourceRef) cog.Builder[dashboard.Panel] {
-	selector := fmt.Sprintf(`{%s="$%s"}`, c.Dashboard.PyroscopeServiceLabel, VarJob)
+	selector := fmt.Sprintf(`{%s="$%s"}`, c.Dashboard.PyroscopeServiceLabel, VarService)
 	return dashboard.NewPanelBuilder().
 		Type("flamegraph").
 		Id(p.id).

