@@ -60,6 +60,8 @@ type telemetry struct {
 	nameSet      attribute.Set
 	outcomeSets  [3]attribute.Set // by mapx.Outcome
 
+	recent atomic.Pointer[durationRing] // for the debug page; nil until it looks
+
 	mu         sync.Mutex
 	reg        metric.Registration
 	regKey     *registryKey
@@ -104,6 +106,7 @@ func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 		t.outcomeSets[o] = attribute.NewSet(append(append([]attribute.KeyValue(nil), base...), keyOutcome.String(o.String()))...)
 	}
 	t.tracer = cfg.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
+	trackMap(t, stats, sync)
 
 	meter := cfg.meterProvider.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
 	var err error
@@ -199,6 +202,7 @@ func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 
 // close stops exporting. It is safe to call more than once.
 func (t *telemetry) close() error {
+	untrackMap(t)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.reg == nil {
@@ -303,6 +307,9 @@ func (t *telemetry) done(o op, i, timed counter) {
 //go:noinline
 func (t *telemetry) record(o op, timed counter) {
 	d := time.Duration(op(time.Since(clockBase)) + 1 - o)
+	if r := t.recent.Load(); r != nil {
+		r.add(int64(d))
+	}
 	t.opDuration.Record(context.Background(), d.Seconds(), metric.WithAttributeSet(t.durSets[timed]))
 }
 
