@@ -18,7 +18,9 @@
 //     the OpenTelemetry Prometheus exporter on a client_golang registry of
 //     its own ([Telemetry.Registry], served by [Telemetry.Handler]), and, when
 //     OTLP is on, by a periodic reader exporting over OTLP.
-//   - With [WithListen], an HTTP server serving the handler at /metrics.
+//   - With [WithListen], an HTTP server serving the handler at /metrics,
+//     and instrumented's debug page of every live map at /debug/mapx
+//     (instrumented.DebugPage; its sampler starts on the first visit).
 //   - When OTLP traces are on, an SDK TracerProvider with a batch span
 //     processor exporting over OTLP; otherwise [Telemetry.TracerProvider] is
 //     a no-op provider, since spans would go nowhere.
