@@ -125,7 +125,7 @@ type Thresholds struct {
 // DefaultThresholds are the advisor's defaults.
 var DefaultThresholds = Thresholds{
 	Window:  5 * time.Minute,
-	MinSpan: 10 * time.Second,
+	MinSpan: 5 * time.Second,
 
 	ReadMostlyLoads:      0.9,
 	HealthyMissesPerLoad: 0.01,
