@@ -210,6 +210,11 @@ func (h *history) sample(now time.Time, heap int64, capacity int) {
 		h.openSince = t
 	}
 	if len(h.ring) < capacity {
+		if len(h.ring) == cap(h.ring) { // grow to the bound exactly, not past it
+			grown := make([]point, len(h.ring), min(max(2*len(h.ring), 16), capacity))
+			copy(grown, h.ring)
+			h.ring = grown
+		}
 		h.ring = append(h.ring, p)
 		return
 	}
