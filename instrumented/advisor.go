@@ -89,7 +89,9 @@ type Thresholds struct {
 	// (MapxEntriesGrowingUnbounded's MinRate) and by GrowthMinFraction of
 	// their size over the window, still at GrowthMinRate over the newest
 	// GrowthRecent, on a map of at least GrowthMinEntries (the rules'
-	// MinEntries). Or the dirty map does so at DirtyGrowthMinRate
+	// MinEntries); not on a map at its MaxEntries limit, where the
+	// backpressure finding says what happens. Or the dirty map does so at
+	// DirtyGrowthMinRate
 	// (MapxDirtyMapGrowing's MinRate). Critical when the entry limit or
 	// the memory limit is reached within GrowthCriticalWithin at that rate.
 	GrowthMinRate        float64
@@ -313,8 +315,13 @@ func (th Thresholds) churn(w window) (Finding, bool) {
 func (th Thresholds) growth(w window, h History, lim Limits) (Finding, bool) {
 	s := w.s
 	entrySlope, dirtySlope := slope(s, entries), slope(s, dirty)
-	recent := w.recent(th.GrowthRecent)
+	// Growth must go on at the end: over GrowthRecent, or the last third of
+	// a shorter window.
+	recent := w.recent(min(th.GrowthRecent, time.Duration(w.secs/3*1e9)))
 	last := w.last()
+	if lim.MaxEntries > 0 && last.Entries >= lim.MaxEntries {
+		return Finding{}, false // at the cap: growth is refused, see backpressure
+	}
 	grew := float64(last.Entries - w.first().Entries)
 	entriesLeak := entrySlope >= th.GrowthMinRate && slope(recent, entries) >= th.GrowthMinRate &&
 		grew >= th.GrowthMinFraction*float64(max(w.first().Entries, 1)) && last.Entries >= th.GrowthMinEntries
