@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -49,9 +48,7 @@ var debugTemplate = template.Must(template.New("debug.html").Funcs(template.Func
 // Its [Recorder] starts on the first request, so a page nobody opens costs
 // nothing. Close stops it.
 type DebugPage struct {
-	rec  Recorder
-	once sync.Once
-	err  error
+	rec Recorder
 }
 
 // NewDebugPage returns a debug page with its own [Recorder], sampling every
@@ -61,8 +58,7 @@ func NewDebugPage() *DebugPage { return &DebugPage{} }
 // Close stops the page's recorder; a later request starts it again.
 func (p *DebugPage) Close() error { return p.rec.Close() }
 
-// Report returns the page's data, as ?format=json serves it (without
-// starting the recorder).
+// report is the page's data, for the HTML and the JSON alike.
 func (p *DebugPage) report() debugReport {
 	return buildReport(p.rec.Histories(), p.rec.interval(), p.rec.capacity(), time.Now())
 }
