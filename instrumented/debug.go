@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"embed"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -92,9 +92,11 @@ func (p *DebugPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "mapx debug page: format must be html or json", http.StatusBadRequest)
 		return
 	}
-	var nonce [18]byte
+	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
-	n := base64.StdEncoding.EncodeToString(nonce[:])
+	// Hex: html/template would escape base64's + in the attribute, and the
+	// nonce would no longer match.
+	n := hex.EncodeToString(nonce[:])
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+n+"'; style-src 'nonce-"+n+"'; img-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Type", "text/html; charset=utf-8")

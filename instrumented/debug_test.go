@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -183,4 +185,23 @@ func historyOf(t *testing.T, r *instrumented.Recorder, name string) instrumented
 	}
 	t.Fatalf("no history of %q", name)
 	return instrumented.History{}
+}
+
+func TestDroppedWrapperLeavesThePage(t *testing.T) {
+	func() {
+		m := instrumented.Wrap(mapx.New[int, int](), instrumented.WithName("dropped"))
+		m.Store(1, 1)
+	}()
+	r := &instrumented.Recorder{}
+	for i := 0; ; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+		r.Sample(time.Now())
+		if !slices.ContainsFunc(r.Histories(), func(h instrumented.History) bool { return h.Name == "dropped" }) {
+			return
+		}
+		if i == 100 {
+			t.Fatal("a wrapper dropped without Close is still listed after 100 collections")
+		}
+	}
 }
