@@ -99,5 +99,17 @@ func TestAdviseSnapshotLeftOpenAndTimeToLimit(t *testing.T) {
 			t.Errorf("limit %d: time to limit %.0fs, want about %.0fs", c.limit, ttl, want)
 		}
 	}
+	// With a memory limit instead, the time to it at the heap's growth.
+	heap := leak.Samples[len(leak.Samples)-1].HeapBytes
+	fs = instrumented.Advise(leak, instrumented.Limits{MemoryLimit: heap + 1<<40})
+	var ttl float64
+	for _, n := range fs[0].Numbers {
+		if n.Name == "time to memory limit" {
+			ttl = n.Value
+		}
+	}
+	if fs[0].Kind != instrumented.FindingGrowth || ttl <= 0 {
+		t.Errorf("with a memory limit: %+v, want growth with the time to the limit", fs[0])
+	}
 	_ = last
 }
