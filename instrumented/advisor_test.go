@@ -113,3 +113,20 @@ func TestAdviseSnapshotLeftOpenAndTimeToLimit(t *testing.T) {
 	}
 	_ = last
 }
+
+// Dirty bloat: no loadgen workload keeps three dirty entries per live one
+// for long, so the read-mostly recording is given them.
+func TestAdviseDirtyBloat(t *testing.T) {
+	h := readHistory(t, "read-mostly.json")
+	for i := range h.Samples {
+		h.Samples[i].DirtyEntries = 3 * h.Samples[i].Entries
+	}
+	fs := instrumented.Advise(h, instrumented.Limits{})
+	if len(fs) != 1 || fs[0].Kind != instrumented.FindingDirtyBloat {
+		t.Errorf("findings %+v, want dirty-bloat alone", fs)
+	}
+	h.Samples[len(h.Samples)-1].DirtyEntries = 0 // the median ignores one sample
+	if fs := instrumented.Advise(h, instrumented.Limits{}); len(fs) != 1 || fs[0].Kind != instrumented.FindingDirtyBloat {
+		t.Errorf("one sample without bloat: %+v", fs)
+	}
+}
