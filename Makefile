@@ -63,8 +63,9 @@ fuzz-seeds:
 
 # The main job: loadgen on the instrumented map through a healthy phase, a
 # leak, pressure (snapshots, cancelled iterations, the cap) and recovery, with
-# /metrics on 127.0.0.1:9464; about three minutes. DEMO_FLAGS=-forever repeats
-# the phases until interrupted.
+# /metrics on 127.0.0.1:9464 and the debug page (URL printed) at
+# http://127.0.0.1:9464/debug/mapx; about three minutes. DEMO_FLAGS=-forever
+# repeats the phases until interrupted.
 demo:
 	$(GO) -C loadgen run . -demo $(DEMO_FLAGS)
 

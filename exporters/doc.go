@@ -23,6 +23,8 @@
 //     its response 2 min to be written (far beyond a scrape timeout, for
 //     large registries), and holds at most [MaxMetricsConnections] at once;
 //     further clients wait to be accepted.
+//   - At /debug/mapx on the same server, instrumented's debug page of every
+//     live map (instrumented.DebugPage; its sampler starts on the first visit).
 //   - When OTLP traces are on, an SDK TracerProvider with a batch span
 //     processor exporting over OTLP; otherwise [Telemetry.TracerProvider] is
 //     a no-op provider, since spans would go nowhere.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/mapx-dev/mapx/instrumented"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/otlptranslator"
@@ -44,6 +45,8 @@ type Telemetry struct {
 	addr     string
 	served   chan struct{} // closed when srv.Serve returns
 	profiler *profiler     // nil without Pyroscope
+
+	debug *instrumented.DebugPage // served at /debug/mapx; nil without WithListen
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -204,6 +207,8 @@ func (t *Telemetry) listen(ctx context.Context, addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", t.handler)
+	t.debug = instrumented.NewDebugPage()
+	mux.Handle("/debug/mapx", t.debug)
 	t.srv = metricsServer(mux, metricsIdle)
 	t.addr = ln.Addr().String()
 	t.served = make(chan struct{})
@@ -254,6 +259,9 @@ func (t *Telemetry) shutdown(ctx context.Context) error {
 			_ = t.srv.Close()
 		}
 		<-t.served
+	}
+	if t.debug != nil {
+		_ = t.debug.Close()
 	}
 	if t.profiler != nil {
 		errs = append(errs, t.profiler.stop(ctx))

@@ -119,4 +119,12 @@
 // A map wrapped without [WithName] is named [DefaultName]. Wrap makes the
 // wrapper the map's [mapx.Observer]; wrapping one map twice leaves the
 // iterations observed by the last wrapper only.
+//
+// # Debug page and advisor
+//
+// [DebugPage] is an http.Handler showing every live wrapped map, with
+// sparklines of its [Recorder]'s history (a sample a second, 900 a map,
+// started on the first request) and the findings of [Advise], which turns a
+// map's history into verdicts such as churn, growth toward a limit or
+// backpressure. docs/advisor.md explains each finding and its thresholds.
 package instrumented

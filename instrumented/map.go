@@ -31,7 +31,7 @@ func Wrap[K comparable, V any](m *mapx.Map[K, V], opts ...Option) *Map[K, V] {
 		panic("instrumented: Wrap(nil)")
 	}
 	cfg := newConfig(opts)
-	t := newTelemetry(cfg, m.Stats)
+	t := newTelemetry(cfg, m.Stats, false)
 	m.SetObserver(observer{t})
 	w := &Map[K, V]{m: m, t: t}
 	runtime.AddCleanup(w, func(t *telemetry) { _ = t.close() }, t)
@@ -215,12 +215,32 @@ func (w *Map[K, V]) ReadFrom(r io.Reader) (int64, error) {
 // (with error.type when it fails) and run under ctx's profile labels plus
 // mapx.name and mapx.operation. ctx does not interrupt the read: wrap r for
 // that.
-func (w *Map[K, V]) ReadFromContext(ctx context.Context, r io.Reader) (int64, error) {
+func (w *Map[K, V]) ReadFromContext(ctx context.Context, r io.Reader, opts ...mapx.ReadOption) (int64, error) {
 	_, span, end := w.t.longOp(ctx, "read_from")
 	defer end()
-	n, err := w.m.ReadFrom(r)
+	n, err := w.m.ReadFromWith(r, opts...)
 	if err != nil {
 		failed(span, err)
 	}
 	return n, err
+}
+
+// ReadFromWith is [mapx.Map.ReadFromWith]; see [Map.ReadFromContext].
+func (w *Map[K, V]) ReadFromWith(r io.Reader, opts ...mapx.ReadOption) (int64, error) {
+	return w.ReadFromContext(context.Background(), r, opts...)
+}
+
+// ReaderFrom is [mapx.Map.ReaderFrom]: an [io.ReaderFrom] that reads with
+// opts, for stores that take one.
+func (w *Map[K, V]) ReaderFrom(opts ...mapx.ReadOption) io.ReaderFrom {
+	return readerFrom[K, V]{w: w, opts: opts}
+}
+
+type readerFrom[K comparable, V any] struct {
+	w    *Map[K, V]
+	opts []mapx.ReadOption
+}
+
+func (r readerFrom[K, V]) ReadFrom(rd io.Reader) (int64, error) {
+	return r.w.ReadFromWith(rd, r.opts...)
 }

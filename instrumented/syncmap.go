@@ -30,7 +30,7 @@ func WrapSyncMap(m *sync.Map, opts ...Option) *SyncMap {
 	}
 	cfg := newConfig(opts)
 	w := &SyncMap{m: m}
-	w.t = newTelemetry(cfg, nil)
+	w.t = newTelemetry(cfg, nil, true)
 	runtime.AddCleanup(w, func(t *telemetry) { _ = t.close() }, w.t)
 	return w
 }

@@ -44,9 +44,11 @@ type telemetry struct {
 	spanAttrs   []attribute.KeyValue
 	labels      pprof.LabelSet // mapx.name, for long operations
 	rootSpans   bool
+
+	recent atomic.Pointer[durationRing] // for the debug page; nil until it looks
 }
 
-func newTelemetry(cfg config, stats statsFunc) *telemetry {
+func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 	t := &telemetry{counts: newCounters(), sampleMask: -1, stats: stats}
 	if cfg.countOperations {
 		t.countingBit = stCounting
@@ -64,12 +66,16 @@ func newTelemetry(cfg config, stats statsFunc) *telemetry {
 	t.labels = pprof.Labels("mapx.name", cfg.name)
 	t.rootSpans = cfg.rootSpans
 	t.tracer = cfg.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
+	trackMap(t, cfg.name, stats, sync)
 	t.g = join(t, cfg)
 	return t
 }
 
 // close stops exporting this wrapper. It is safe to call more than once.
-func (t *telemetry) close() error { return t.g.leave(t) }
+func (t *telemetry) close() error {
+	untrackMap(t)
+	return t.g.leave(t)
+}
 
 // Bits of telemetry.state.
 const (
@@ -158,5 +164,8 @@ func (t *telemetry) done(o op, i, timed counter) {
 //go:noinline
 func (t *telemetry) record(o op, timed counter) {
 	d := time.Duration(op(time.Since(clockBase)) + 1 - o)
+	if r := t.recent.Load(); r != nil {
+		r.add(int64(d))
+	}
 	t.g.histograms[mOperationDuration].Record(context.Background(), d.Seconds(), metric.WithAttributeSet(t.g.durSets[timed]))
 }

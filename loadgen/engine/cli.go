@@ -69,6 +69,7 @@ type Config struct {
 	Seed          uint64
 	Demo          bool
 	Forever       bool
+	Record        string // -record: write the map's recorded Stats history here
 
 	set map[string]bool // flags given on the command line
 }
@@ -104,6 +105,7 @@ func ParseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.Uint64Var(&c.Seed, "seed", 0, "seed of the random sources (0: from the clock)")
 	fs.BoolVar(&c.Demo, "demo", false, "run the demo: healthy, leak, pressure and recovery phases on the instrumented map")
 	fs.BoolVar(&c.Forever, "forever", false, "with -demo: repeat the phases until interrupted")
+	fs.StringVar(&c.Record, "record", "", "write the instrumented map's Stats history, sampled once a second, as JSON to this file (the advisor's test data)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loadgen [flags]\n\nRuns a workload on a concurrent map and reports throughput, latency and the map's internals.\n\nWorkloads:\n")
 		for _, w := range Workloads {
@@ -196,6 +198,9 @@ func (c *Config) Validate() error {
 	if c.Forever && !c.Demo {
 		add("-forever: only with -demo")
 	}
+	if c.Record != "" && (c.Demo || len(c.Compare) > 0 || !strings.HasSuffix(c.Impl, "-instrumented")) {
+		add("-record: only for a single run of an instrumented implementation (-impl mapx-instrumented or sync.Map-instrumented)")
+	}
 	return errors.Join(errs...)
 }
 
@@ -247,6 +252,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}()
 	if c.MetricsAddr != "" {
 		fmt.Fprintf(stderr, "loadgen: metrics at http://%s/metrics\n", tel.MetricsAddr())
+		fmt.Fprintf(stderr, "loadgen: maps at http://%s/debug/mapx\n", tel.MetricsAddr())
 	}
 	cli := &cli{c: c, stdout: stdout, stderr: stderr, mp: tel.MeterProvider(), tp: tel.TracerProvider(), metricsAddr: tel.MetricsAddr()}
 	cli.progress = c.Progress == "on" || c.Progress == "auto" && isTerminal(stderr)
@@ -297,6 +303,11 @@ func (l *cli) single(ctx context.Context) error {
 		return err
 	}
 	defer t.Close()
+	adv, err := startAdvice(l.c.Name, l.c.MaxEntries)
+	if err != nil {
+		return err
+	}
+	defer adv.stop()
 	rc := l.c.runConfig()
 	rc.OnProgress = l.onProgress(func() string { return "" })
 	res, err := Run(ctx, t, rc)
@@ -305,9 +316,15 @@ func (l *cli) single(ctx context.Context) error {
 	}
 	rep := BuildReport(res)
 	if l.c.Report == "json" {
-		return WriteJSON(l.stdout, rep)
+		if err := WriteJSON(l.stdout, rep); err != nil {
+			return err
+		}
+		return adv.report(l.stderr, l.c.Record)
 	}
-	return rep.WriteText(l.stdout)
+	if err := rep.WriteText(l.stdout); err != nil {
+		return err
+	}
+	return adv.report(l.stdout, l.c.Record)
 }
 
 // compare runs every implementation for Rounds rounds, interleaved so that
@@ -345,9 +362,14 @@ rounds:
 	}
 	SetRatios(reps)
 	if l.c.Report == "json" {
+		WriteFastest(l.stderr, reps)
 		return WriteJSON(l.stdout, reps)
 	}
-	return WriteTable(l.stdout, reps)
+	if err := WriteTable(l.stdout, reps); err != nil {
+		return err
+	}
+	WriteFastest(l.stdout, reps)
+	return nil
 }
 
 func (l *cli) round(ctx context.Context, impl string, rc RunConfig) (*Result, error) {

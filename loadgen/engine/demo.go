@@ -31,6 +31,8 @@ type DemoOptions struct {
 	// Out receives the phase banners and, if Progress, a line a second.
 	Out      io.Writer
 	Progress bool
+	// AfterPhase, if set, is called at the end of each phase.
+	AfterPhase func(phase string)
 }
 
 // PhaseResult is the outcome of one phase of the demo.
@@ -116,6 +118,9 @@ func RunDemo(ctx context.Context, o DemoOptions) ([]PhaseResult, error) {
 					s.Entries, s.DirtyEntries, s.Promotions, s.IteratorCancellations, s.BackpressureRejections)
 			}
 			fmt.Fprintln(o.Out)
+			if o.AfterPhase != nil {
+				o.AfterPhase(ph.name)
+			}
 		}
 		if !o.Forever {
 			return out, nil
@@ -150,7 +155,16 @@ func (l *cli) demo(ctx context.Context) error {
 	fmt.Fprintf(l.stderr, "loadgen demo: map %q (mapx-instrumented), %d phases of %v; Ctrl-C stops\n", o.Map.Name, 4, o.Phase)
 	if l.metricsAddr != "" {
 		fmt.Fprintf(l.stderr, "   try: curl -s http://%s/metrics | grep '^mapx_'\n", l.metricsAddr)
+		fmt.Fprintf(l.stderr, "   open: http://%s/debug/mapx (the map's figures, sparklines of each phase and the advisor's verdicts)\n", l.metricsAddr)
 	}
+	// After each phase, the advisor judges that phase's history.
+	adv, err := startAdvice(o.Map.Name, DemoMaxEntries(o))
+	if err != nil {
+		return err
+	}
+	defer adv.stop()
+	adv.thresholds.Window = o.Phase
+	o.AfterPhase = func(string) { _ = adv.report(o.Out, "") }
 	phases, err := RunDemo(ctx, o)
 	if err != nil {
 		return err
