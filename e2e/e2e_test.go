@@ -215,10 +215,10 @@ scrape_configs:
 	})
 }
 
-// announced are the series the rules and dashboards are written against
-// that package instrumented may not export yet (issue 15), or only for some
-// maps (mapx_entry_limit, for maps with WithMaxEntries).
-var announced = []string{"mapx_entry_limit", "mapx_snapshot_oldest_age_seconds"}
+// announced are the series the rules and dashboards use that exist only
+// for some maps: mapx_entry_limit, for maps with WithMaxEntries, which no
+// load generator here has.
+var announced = []string{"mapx_entry_limit"}
 
 // unexported returns an announced series that expr uses and of which
 // Prometheus has no series at all, or "". Once one exists, the query is
