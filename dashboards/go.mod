@@ -2,17 +2,11 @@ module github.com/mapx-dev/mapx/dashboards
 
 go 1.26.0
 
-replace (
-	github.com/mapx-dev/mapx => ../
-	github.com/mapx-dev/mapx/exporters => ../exporters
-	github.com/mapx-dev/mapx/instrumented => ../instrumented
-)
-
 require (
 	github.com/grafana/grafana-foundation-sdk/go v0.0.22
-	github.com/mapx-dev/mapx v0.0.0
-	github.com/mapx-dev/mapx/exporters v0.0.0-00010101000000-000000000000
-	github.com/mapx-dev/mapx/instrumented v0.0.0
+	github.com/mapx-dev/mapx v0.1.0
+	github.com/mapx-dev/mapx/exporters v0.1.0
+	github.com/mapx-dev/mapx/instrumented v0.1.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
 	go.yaml.in/yaml/v3 v3.0.6
