@@ -92,7 +92,9 @@ fuzz-seeds:
 # /metrics on 127.0.0.1:9464; about three minutes. DEMO_FLAGS=-forever repeats
 # the phases until interrupted.
 demo:
-	$(GO) -C loadgen run . -demo $(DEMO_FLAGS)
+	@echo "building the load generator into .bin/loadgen (the first time this compiles OpenTelemetry: a few minutes)..."
+	@$(GO) -C loadgen build -o $(BIN)/loadgen .
+	$(BIN)/loadgen -demo $(DEMO_FLAGS)
 
 # Rounds run one after another so that every implementation sees the same
 # machine noise; benchstat puts them side by side (mapx is the base column),

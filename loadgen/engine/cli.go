@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mapx-dev/mapx/exporters"
@@ -181,8 +183,10 @@ func (c *Config) Validate() error {
 		add("-name: must not be empty")
 	}
 	if c.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			add("-metrics-addr: %q is not host:port: %v", c.MetricsAddr, err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			add("-metrics-addr: port %q of %q is not a number from 0 to 65535 (0: a free port)", port, c.MetricsAddr)
 		}
 	}
 	if c.Report != "text" && c.Report != "json" {
@@ -234,8 +238,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts = append(opts, exporters.WithPyroscope(c.Pyroscope))
 	}
 	tel, err := exporters.Setup(ctx, opts...)
+	if errors.Is(err, syscall.EADDRINUSE) && !c.set["metrics-addr"] {
+		// The default port is taken, most likely by make demo or another
+		// loadgen: a second one in another terminal serves on a free port.
+		host, _, _ := net.SplitHostPort(c.MetricsAddr)
+		fmt.Fprintf(stderr, "loadgen: %s is in use (another loadgen or make demo?); serving /metrics on a free port instead\n", c.MetricsAddr)
+		c.MetricsAddr = net.JoinHostPort(host, "0")
+		opts = append(opts, exporters.WithListen(c.MetricsAddr))
+		tel, err = exporters.Setup(ctx, opts...)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "loadgen: telemetry: %v\n", err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintf(stderr, "loadgen: -metrics-addr %s is in use: pick another port, or -metrics-addr 127.0.0.1:0 for a free one\n", c.MetricsAddr)
+		}
 		return ExitError
 	}
 	defer func() {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -190,6 +193,8 @@ func TestBadFlagsExitWithStatus2(t *testing.T) {
 		{[]string{"-report", "xml"}, []string{"-report", "text, json"}},
 		{[]string{"-progress", "maybe"}, []string{"-progress"}},
 		{[]string{"-metrics-addr", "9464"}, []string{"-metrics-addr"}},
+		{[]string{"-metrics-addr", ":99999"}, []string{"-metrics-addr", "0 to 65535"}},
+		{[]string{"-metrics-addr", "127.0.0.1:http"}, []string{"-metrics-addr", "not a number"}},
 		{[]string{"-forever"}, []string{"-forever: only with -demo"}},
 		{[]string{"-impl", "mapx", "-compare", "mapx,xsync"}, []string{"one or the other"}},
 		{[]string{"-compare", "mapx,xsync", "-duration", "0"}, []string{"-compare: needs a -duration"}},
@@ -240,5 +245,32 @@ func TestCompareReportsEveryImplementation(t *testing.T) {
 		if want := r.OpsPerSec / reps[0].OpsPerSec; r.Ratio.OpsPerSec != want {
 			t.Errorf("%s: ratio %v, want %v", r.Impl, r.Ratio.OpsPerSec, want)
 		}
+	}
+}
+
+// A second loadgen on the default port, which make demo or the first one
+// holds, serves on a free port; one given a port in use says how to get a
+// free one.
+func TestMetricsPortInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", DefaultMetricsAddr)
+	if err != nil && !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatal(err)
+	}
+	if err == nil { // otherwise another process holds it: in use all the same
+		defer taken.Close()
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"-duration", "100ms", "-keys", "100", "-progress", "off"}, &stdout, &stderr); code != ExitOK {
+		t.Fatalf("default port in use: exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "is in use") || strings.Contains(stderr.String(), "metrics at http://"+DefaultMetricsAddr) {
+		t.Errorf("default port in use: stderr does not say it took a free port:\n%s", stderr.String())
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	code := Main(context.Background(), []string{"-duration", "100ms", "-keys", "100", "-metrics-addr", DefaultMetricsAddr}, &stdout, &stderr)
+	if code != ExitError || !strings.Contains(stderr.String(), "-metrics-addr 127.0.0.1:0") {
+		t.Errorf("-metrics-addr %s in use: exit status %d, want %d with a hint; stderr:\n%s", DefaultMetricsAddr, code, ExitError, stderr.String())
 	}
 }
