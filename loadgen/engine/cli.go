@@ -264,7 +264,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c.MetricsAddr != "" {
 		fmt.Fprintf(stderr, "loadgen: metrics at http://%s/metrics\n", tel.MetricsAddr())
 	}
-	cli := &cli{c: c, stdout: stdout, stderr: stderr, mp: tel.MeterProvider(), tp: tel.TracerProvider(), metricsAddr: tel.MetricsAddr()}
+	cli := &cli{c: c, stdout: stdout, stderr: stderr, mp: tel.MeterProvider(), tp: tel.TracerProvider(), metricsAddr: tel.MetricsAddr(), machine: ReadMachine(args)}
+	if m := cli.machine; m.Busy {
+		fmt.Fprintf(stderr, "loadgen: warning: the machine is busy (load average %.2f on %d CPUs): other work shares the numbers\n", m.Load1, m.NumCPU)
+	}
 	cli.progress = c.Progress == "on" || c.Progress == "auto" && isTerminal(stderr)
 	switch {
 	case c.Demo:
@@ -288,6 +291,7 @@ type cli struct {
 	tp             trace.TracerProvider
 	progress       bool
 	metricsAddr    string // where /metrics is served, or ""
+	machine        Machine
 }
 
 func (l *cli) onProgress(label func() string) func(Progress) {
@@ -320,6 +324,7 @@ func (l *cli) single(ctx context.Context) error {
 		return err
 	}
 	rep := BuildReport(res)
+	rep.Machine = &l.machine
 	if l.c.Report == "json" {
 		return WriteJSON(l.stdout, rep)
 	}
@@ -360,6 +365,9 @@ rounds:
 		}
 	}
 	SetRatios(reps)
+	for i := range reps {
+		reps[i].Machine = &l.machine
+	}
 	if l.c.Report == "json" {
 		return WriteJSON(l.stdout, reps)
 	}

@@ -41,6 +41,8 @@ type Report struct {
 	// Ratio compares this report with the first of a -compare run.
 	Ratio *Ratio   `json:"ratio_to_first,omitempty"`
 	Notes []string `json:"notes,omitempty"`
+	// Machine is the run's metadata, set by the loadgen command.
+	Machine *Machine `json:"machine,omitempty"`
 }
 
 // Latency is the per-operation latency in nanoseconds, from one sampled

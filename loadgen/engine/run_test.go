@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -272,5 +274,29 @@ func TestMetricsPortInUse(t *testing.T) {
 	code := Main(context.Background(), []string{"-duration", "100ms", "-keys", "100", "-metrics-addr", DefaultMetricsAddr}, &stdout, &stderr)
 	if code != ExitError || !strings.Contains(stderr.String(), "-metrics-addr 127.0.0.1:0") {
 		t.Errorf("-metrics-addr %s in use: exit status %d, want %d with a hint; stderr:\n%s", DefaultMetricsAddr, code, ExitError, stderr.String())
+	}
+}
+
+// A JSON report says what it ran on and with which flags.
+func TestJSONReportCarriesTheMachine(t *testing.T) {
+	args := []string{"-compare", "mapx,rwmutex", "-duration", "100ms", "-keys", "100", "-report", "json", "-metrics-addr", "", "-progress", "off"}
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), args, &stdout, &stderr); code != ExitOK {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	var reps []Report
+	if err := json.Unmarshal(stdout.Bytes(), &reps); err != nil {
+		t.Fatalf("%v:\n%s", err, stdout.String())
+	}
+	for _, r := range reps {
+		m := r.Machine
+		if m == nil || m.GoVersion != runtime.Version() || m.GOMAXPROCS != runtime.GOMAXPROCS(0) || m.NumCPU != runtime.NumCPU() ||
+			m.Start.IsZero() || !slices.Equal(m.Args, args) {
+			t.Errorf("%s: machine %+v", r.Impl, m)
+			continue
+		}
+		if m.Busy != (m.Load1 > float64(m.NumCPU)) || m.Busy != strings.Contains(stderr.String(), "the machine is busy") {
+			t.Errorf("%s: busy %v with load %.2f on %d CPUs; stderr:\n%s", r.Impl, m.Busy, m.Load1, m.NumCPU, stderr.String())
+		}
 	}
 }
