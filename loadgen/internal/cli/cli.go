@@ -1,4 +1,4 @@
-package engine
+package cli
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mapx-dev/mapx/exporters"
+	"github.com/mapx-dev/mapx/loadgen/engine"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -23,7 +24,7 @@ const (
 	DefaultImpl          = "mapx-instrumented"
 	DefaultWorkload      = "read-mostly"
 	DefaultKeys          = 100_000
-	DefaultDist          = DistAuto
+	DefaultDist          = engine.DistAuto
 	DefaultGoroutines    = 4
 	DefaultDuration      = 10 * time.Second
 	DefaultRate          = 0 // unbounded
@@ -83,10 +84,10 @@ func ParseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var compare string
-	fs.StringVar(&c.Impl, "impl", DefaultImpl, "implementation: "+strings.Join(ImplNames(), " | "))
+	fs.StringVar(&c.Impl, "impl", DefaultImpl, "implementation: "+strings.Join(engine.ImplNames(), " | "))
 	fs.StringVar(&compare, "compare", "", "comma-separated implementations to run in turn, in interleaved rounds, and compare (ratios to the first)")
 	fs.IntVar(&c.Rounds, "rounds", DefaultRounds, "rounds per implementation with -compare; -duration is split between them")
-	fs.StringVar(&c.Workload, "workload", DefaultWorkload, "workload: "+strings.Join(WorkloadNames(), " | "))
+	fs.StringVar(&c.Workload, "workload", DefaultWorkload, "workload: "+strings.Join(engine.WorkloadNames(), " | "))
 	fs.StringVar(&c.Dist, "dist", DefaultDist, "key distribution: auto (zipf for ycsb-*, uniform otherwise) | uniform | zipf (theta 0.99)")
 	fs.IntVar(&c.Keys, "keys", DefaultKeys, "keys stored before the run; the key space of the reads")
 	fs.IntVar(&c.Goroutines, "goroutines", DefaultGoroutines, "goroutines running the mix")
@@ -108,7 +109,7 @@ func ParseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.BoolVar(&c.Forever, "forever", false, "with -demo: repeat the phases until interrupted")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loadgen [flags]\n\nRuns a workload on a concurrent map and reports throughput, latency and the map's internals.\n\nWorkloads:\n")
-		for _, w := range Workloads {
+		for _, w := range engine.Workloads {
 			fmt.Fprintf(fs.Output(), "  %-12s %s\n", w.Name, w.Doc)
 		}
 		fmt.Fprintf(fs.Output(), "\nFlags:\n")
@@ -144,7 +145,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	for _, name := range c.impls() {
-		if _, err := LookupImpl(name); err != nil {
+		if _, err := engine.LookupImpl(name); err != nil {
 			add("-impl/-compare: %v", err)
 		}
 	}
@@ -174,7 +175,7 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxEntries > 0 || c.InsertRate > 0 {
 		for _, name := range c.impls() {
-			if im, err := LookupImpl(name); err == nil && !im.Admission {
+			if im, err := engine.LookupImpl(name); err == nil && !im.Admission {
 				add("-max-entries/-insert-rate: %s has no admission control (use mapx or mapx-instrumented)", name)
 			}
 		}
@@ -203,16 +204,16 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) runConfig() RunConfig {
-	return RunConfig{
+func (c *Config) runConfig() engine.RunConfig {
+	return engine.RunConfig{
 		Workload: c.Workload, Dist: c.Dist, Goroutines: c.Goroutines, Duration: c.Duration, MaxOps: c.Ops,
 		Rate: c.Rate, LeakRate: c.LeakRate, SnapshotEvery: c.SnapshotEvery, CancelEvery: c.CancelEvery,
 		Admission: c.MaxEntries > 0 || c.InsertRate > 0, Seed: c.Seed,
 	}
 }
 
-func (c *Config) mapOptions(mp metric.MeterProvider, tp trace.TracerProvider) MapOptions {
-	return MapOptions{Name: c.Name, MaxEntries: c.MaxEntries, InsertRate: c.InsertRate, MeterProvider: mp, TracerProvider: tp}
+func (c *Config) mapOptions(mp metric.MeterProvider, tp trace.TracerProvider) engine.MapOptions {
+	return engine.MapOptions{Name: c.Name, MaxEntries: c.MaxEntries, InsertRate: c.InsertRate, MeterProvider: mp, TracerProvider: tp}
 }
 
 // Main runs loadgen with args (without the program name) and returns its
@@ -264,7 +265,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if c.MetricsAddr != "" {
 		fmt.Fprintf(stderr, "loadgen: metrics at http://%s/metrics\n", tel.MetricsAddr())
 	}
-	cli := &cli{c: c, stdout: stdout, stderr: stderr, mp: tel.MeterProvider(), tp: tel.TracerProvider(), metricsAddr: tel.MetricsAddr(), machine: ReadMachine(args)}
+	cli := &cli{c: c, stdout: stdout, stderr: stderr, mp: tel.MeterProvider(), tp: tel.TracerProvider(), metricsAddr: tel.MetricsAddr(), machine: engine.ReadMachine(args)}
 	if m := cli.machine; m.Busy {
 		fmt.Fprintf(stderr, "loadgen: warning: the machine is busy (load average %.2f on %d CPUs): other work shares the numbers\n", m.Load1, m.NumCPU)
 	}
@@ -291,42 +292,32 @@ type cli struct {
 	tp             trace.TracerProvider
 	progress       bool
 	metricsAddr    string // where /metrics is served, or ""
-	machine        Machine
+	machine        engine.Machine
 }
 
-func (l *cli) onProgress(label func() string) func(Progress) {
+func (l *cli) onProgress(label func() string) func(engine.Progress) {
 	if !l.progress {
 		return nil
 	}
-	return func(p Progress) { fmt.Fprintf(l.stderr, "%s%s\n", label(), FormatProgress(p)) }
-}
-
-// FormatProgress formats a progress line.
-func FormatProgress(p Progress) string {
-	s := fmt.Sprintf("%6.0fs %9s ops/s  entries %d", p.Elapsed.Seconds(), count(p.OpsPerSec), p.Entries)
-	if st := p.Stats; st != nil {
-		s += fmt.Sprintf("  dirty %d  misses/s %s  promotions %d  rejections %d  snapshots open %d",
-			st.DirtyEntries, count(p.MissesPerSec), st.Promotions, st.BackpressureRejections, st.ActiveSnapshots)
-	}
-	return s
+	return func(p engine.Progress) { fmt.Fprintf(l.stderr, "%s%s\n", label(), engine.FormatProgress(p)) }
 }
 
 func (l *cli) single(ctx context.Context) error {
-	t, err := NewTarget(l.c.Impl, l.c.mapOptions(l.mp, l.tp), l.c.Keys)
+	t, err := engine.NewTarget(l.c.Impl, l.c.mapOptions(l.mp, l.tp), l.c.Keys)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
 	rc := l.c.runConfig()
 	rc.OnProgress = l.onProgress(func() string { return "" })
-	res, err := Run(ctx, t, rc)
+	res, err := engine.Run(ctx, t, rc)
 	if err != nil {
 		return err
 	}
-	rep := BuildReport(res)
+	rep := engine.BuildReport(res)
 	rep.Machine = &l.machine
 	if l.c.Report == "json" {
-		return WriteJSON(l.stdout, rep)
+		return engine.WriteJSON(l.stdout, rep)
 	}
 	return rep.WriteText(l.stdout)
 }
@@ -337,7 +328,7 @@ func (l *cli) compare(ctx context.Context) error {
 	rc := l.c.runConfig()
 	rc.Duration /= time.Duration(l.c.Rounds)
 	rc.MaxOps /= int64(l.c.Rounds)
-	results := make([]*Result, len(l.c.Compare))
+	results := make([]*engine.Result, len(l.c.Compare))
 	label := ""
 	rc.OnProgress = l.onProgress(func() string { return label })
 rounds:
@@ -358,29 +349,29 @@ rounds:
 			}
 		}
 	}
-	var reps []Report
+	var reps []engine.Report
 	for _, r := range results {
 		if r != nil {
-			reps = append(reps, BuildReport(r))
+			reps = append(reps, engine.BuildReport(r))
 		}
 	}
-	SetRatios(reps)
+	engine.SetRatios(reps)
 	for i := range reps {
 		reps[i].Machine = &l.machine
 	}
 	if l.c.Report == "json" {
-		return WriteJSON(l.stdout, reps)
+		return engine.WriteJSON(l.stdout, reps)
 	}
-	return WriteTable(l.stdout, reps)
+	return engine.WriteTable(l.stdout, reps)
 }
 
-func (l *cli) round(ctx context.Context, impl string, rc RunConfig) (*Result, error) {
-	t, err := NewTarget(impl, l.c.mapOptions(l.mp, l.tp), l.c.Keys)
+func (l *cli) round(ctx context.Context, impl string, rc engine.RunConfig) (*engine.Result, error) {
+	t, err := engine.NewTarget(impl, l.c.mapOptions(l.mp, l.tp), l.c.Keys)
 	if err != nil {
 		return nil, err
 	}
 	defer t.Close()
-	return Run(ctx, t, rc)
+	return engine.Run(ctx, t, rc)
 }
 
 // isTerminal reports whether w is a terminal (a character device).
