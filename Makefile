@@ -10,7 +10,15 @@ STATICCHECK_VERSION := v0.8.2
 BENCHSTAT_VERSION   := v0.0.0-20260908200009-22c9c6c9d4da
 
 # Every Go module of the repository; each is vetted and tested on its own.
-MODULES := . instrumented exporters persist dashboards loadgen examples deploy/stack deploy/collector e2e bench
+# The published ones and their release version are in the file versions;
+# README.md says why each of the others exists.
+MODULES := . instrumented exporters persist dashboards loadgen examples bench deploy
+VERSION ?=
+# In the workspace (go.work) the pattern ./... at the root would take in every
+# module below it: the core is vetted and tested on its own, outside it (it
+# requires none of its siblings).
+in_module = cd $(1) && if [ "$(1)" = . ]; then export GOWORK=off; fi && 
+RELEASE = $(GO) -C deploy run ./release/cmd/release
 
 BENCH       ?= .
 BENCH_COUNT ?= 6
@@ -18,11 +26,11 @@ BENCH_TIME  ?= 500ms
 BENCH_OUT   ?= bench/results.txt
 BENCH_CPU   ?=
 
-.PHONY: all demo test fmt-check vet staticcheck test-race test-norace fuzz-seeds bench tools stack-up stack-down clean
+.PHONY: all demo test fmt-check versions-check vet staticcheck test-race test-norace fuzz-seeds bench tools bump tidy stack-up stack-down clean
 
 all: test
 
-test: fmt-check vet staticcheck test-race test-norace fuzz-seeds
+test: fmt-check versions-check vet staticcheck test-race test-norace fuzz-seeds
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -37,25 +45,43 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
 	@echo "gofmt: ok"
 
+# Every go.mod requires the published modules at the version in versions,
+# holds no replace directive, and has the same go directive.
+versions-check:
+	$(RELEASE) check
+
+# make bump VERSION=v0.2.0: the one place a release version is changed.
+bump:
+	@test -n "$(VERSION)" || { echo "usage: make bump VERSION=vX.Y.Z"; exit 2; }
+	$(RELEASE) bump -version $(VERSION)
+
+# go mod tidy of every module, resolving the siblings from a proxy built from
+# the working tree (within the workspace go mod tidy cannot; see README.md).
+tidy:
+	$(RELEASE) tidy
+
 vet:
-	@for m in $(MODULES); do echo "go vet: $$m"; (cd $$m && $(GO) vet ./...); done
+	@for m in $(MODULES); do echo "go vet: $$m"; ($(call in_module,$$m)$(GO) vet ./...); done
 
 staticcheck: $(STATICCHECK)
-	@for m in $(MODULES); do echo "staticcheck: $$m"; (cd $$m && $(STATICCHECK) ./...); done
+	@for m in $(MODULES); do echo "staticcheck: $$m"; ($(call in_module,$$m)$(STATICCHECK) ./...); done
 
+# deploy/release's tests are the release rehearsal: every published module
+# served from a file:// proxy built from the working tree, fetched by a fresh
+# consumer module outside the repository.
 test-race:
-	@for m in $(MODULES); do echo "go test -race: $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
+	@for m in $(MODULES); do echo "go test -race: $$m"; ($(call in_module,$$m)$(GO) test -race -count=1 ./...); done
 
 # Modules whose code differs outside race-detector builds run once more
-# without it: the core (its lookups' prefetch of the dirty table) and
-# instrumented (its counters' increments).
-NORACE_MODULES := . instrumented
+# without it: instrumented (its counters' per-P increments). The core runs
+# the same code in both builds.
+NORACE_MODULES := instrumented
 test-norace:
-	@for m in $(NORACE_MODULES); do echo "go test (no race detector): $$m"; (cd $$m && $(GO) test -count=1 ./...); done
+	@for m in $(NORACE_MODULES); do echo "go test (no race detector): $$m"; ($(call in_module,$$m)$(GO) test -count=1 ./...); done
 
 # The seed corpus of every fuzz target, on its own so that a failure names it.
 fuzz-seeds:
-	@for m in $(MODULES); do (cd $$m && \
+	@for m in $(MODULES); do ($(call in_module,$$m)true && \
 	  for p in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
 	    if $(GO) test -list '^Fuzz' $$p | grep '^Fuzz' >/dev/null; then \
 	      echo "fuzz seed corpus: $$p"; $(GO) test -count=1 -run '^Fuzz' $$p; fi; \
@@ -67,7 +93,9 @@ fuzz-seeds:
 # http://127.0.0.1:9464/debug/mapx; about three minutes. DEMO_FLAGS=-forever
 # repeats the phases until interrupted.
 demo:
-	$(GO) -C loadgen run . -demo $(DEMO_FLAGS)
+	@echo "building the load generator into .bin/loadgen (the first time this compiles OpenTelemetry: a few minutes)..."
+	@$(GO) -C loadgen build -o $(BIN)/loadgen .
+	$(BIN)/loadgen -demo $(DEMO_FLAGS)
 
 # Rounds run one after another so that every implementation sees the same
 # machine noise; benchstat puts them side by side (mapx is the base column),

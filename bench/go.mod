@@ -2,14 +2,12 @@ module github.com/mapx-dev/mapx/bench
 
 go 1.26.0
 
-require github.com/mapx-dev/mapx v0.0.0
+require github.com/mapx-dev/mapx v0.1.0
 
 require github.com/puzpuzpuz/xsync/v4 v4.5.0
 
-replace github.com/mapx-dev/mapx => ../
-
 require (
-	github.com/mapx-dev/mapx/instrumented v0.0.0
+	github.com/mapx-dev/mapx/instrumented v0.1.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
 )
 
@@ -26,5 +24,3 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
-
-replace github.com/mapx-dev/mapx/instrumented => ../instrumented

@@ -2,19 +2,14 @@ module github.com/mapx-dev/mapx/dashboards
 
 go 1.26.0
 
-replace (
-	github.com/mapx-dev/mapx => ../
-	github.com/mapx-dev/mapx/exporters => ../exporters
-	github.com/mapx-dev/mapx/instrumented => ../instrumented
-)
-
 require (
 	github.com/grafana/grafana-foundation-sdk/go v0.0.22
-	github.com/mapx-dev/mapx v0.0.0
-	github.com/mapx-dev/mapx/exporters v0.0.0-00010101000000-000000000000
-	github.com/mapx-dev/mapx/instrumented v0.0.0
+	github.com/mapx-dev/mapx v0.1.0
+	github.com/mapx-dev/mapx/exporters v0.1.0
+	github.com/mapx-dev/mapx/instrumented v0.1.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
+	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
@@ -48,7 +43,6 @@ require (
 	go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mapx-dev/mapx/internal/testtool"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -15,15 +16,7 @@ import (
 // environment variable CI is set and is skipped otherwise.
 func promtool(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("promtool not found (CI is set): install Debian's prometheus package (apt-get install -y prometheus): %v", err)
-	}
-	t.Skipf("promtool not found: install it to run this test (Debian: apt-get install -y prometheus): %v", err)
-	return ""
+	return testtool.Path(t, "promtool", "prometheus")
 }
 
 // runPromtool runs promtool with args and fails the test, with promtool's

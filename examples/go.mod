@@ -3,9 +3,9 @@ module github.com/mapx-dev/mapx/examples
 go 1.26.0
 
 require (
-	github.com/mapx-dev/mapx v0.0.0
-	github.com/mapx-dev/mapx/exporters v0.0.0
-	github.com/mapx-dev/mapx/instrumented v0.0.0
+	github.com/mapx-dev/mapx v0.1.0
+	github.com/mapx-dev/mapx/exporters v0.1.0
+	github.com/mapx-dev/mapx/instrumented v0.1.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.uber.org/goleak v1.3.0
 )
@@ -49,9 +49,3 @@ require (
 	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
-
-replace github.com/mapx-dev/mapx => ../
-
-replace github.com/mapx-dev/mapx/instrumented => ../instrumented
-
-replace github.com/mapx-dev/mapx/exporters => ../exporters

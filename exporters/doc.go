@@ -35,8 +35,9 @@
 //     service name. The mutex and block profile rates are set while it runs
 //     ([MutexProfileFraction], [BlockProfileRate]) and reset at Shutdown. One
 //     profiler runs per process.
-//   - With [WithGlobal] only, the providers and a W3C trace-context and
-//     baggage propagator become OpenTelemetry's globals.
+//   - Unless [WithoutGlobal], the providers and a W3C trace-context and
+//     baggage propagator become OpenTelemetry's globals, so that maps
+//     wrapped with no provider of their own export through Setup's pipeline.
 //
 // Every series and span carries the resource: service.name, the telemetry
 // SDK's attributes, OTEL_RESOURCE_ATTRIBUTES and [WithResourceAttributes].

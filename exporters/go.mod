@@ -2,14 +2,10 @@ module github.com/mapx-dev/mapx/exporters
 
 go 1.26.0
 
-replace github.com/mapx-dev/mapx => ../
-
-replace github.com/mapx-dev/mapx/instrumented => ../instrumented
-
 require (
 	github.com/grafana/pyroscope-go v1.5.0
-	github.com/mapx-dev/mapx v0.0.0
-	github.com/mapx-dev/mapx/instrumented v0.0.0
+	github.com/mapx-dev/mapx v0.1.0
+	github.com/mapx-dev/mapx/instrumented v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0

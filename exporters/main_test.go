@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mapx-dev/mapx/exporters"
+	"github.com/mapx-dev/mapx/internal/testtool"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -176,13 +176,5 @@ func series(mfs map[string]*dto.MetricFamily, name string) map[string]float64 {
 // and is skipped elsewhere.
 func promtool(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("promtool is missing (CI is set): install Debian's prometheus package: %v", err)
-	}
-	t.Skipf("promtool is missing: install it with `apt-get install prometheus` (Debian) to run this test: %v", err)
-	return ""
+	return testtool.Path(t, "promtool", "prometheus")
 }

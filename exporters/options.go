@@ -48,7 +48,7 @@ type config struct {
 }
 
 func newConfig(opts []Option) (config, error) {
-	c := config{otlp: otlpAuto, runtime: true}
+	c := config{otlp: otlpAuto, runtime: true, global: true}
 	for i, o := range opts {
 		if o == nil {
 			c.errs = append(c.errs, fmt.Errorf("exporters: option %d is nil", i))
@@ -209,12 +209,21 @@ func WithPyroscope(serverAddress string) Option {
 	return optionFunc(func(c *config) { c.pyroscope, c.pyroscopeSet = serverAddress, true })
 }
 
-// WithGlobal also installs the providers as OpenTelemetry's globals
+// WithGlobal installs the providers as OpenTelemetry's globals
 // (otel.SetMeterProvider, otel.SetTracerProvider) and sets the global
-// propagator to W3C trace context and baggage. Shutdown does not restore the
-// previous globals.
+// propagator to W3C trace context and baggage, which Setup does by default,
+// as an application's telemetry setup does: a map wrapped without
+// instrumented.WithMeterProvider then exports through Setup's pipeline.
+// Shutdown does not restore the previous globals.
 func WithGlobal() Option {
 	return optionFunc(func(c *config) { c.global = true })
+}
+
+// WithoutGlobal leaves OpenTelemetry's globals alone: for a library, or for
+// a process with several pipelines, whose maps are then given
+// [Telemetry.MeterProvider] with instrumented.WithMeterProvider.
+func WithoutGlobal() Option {
+	return optionFunc(func(c *config) { c.global = false })
 }
 
 // WithResourceAttributes adds attributes to the resource of every metric and

@@ -128,13 +128,13 @@ func TestShutdownTwice(t *testing.T) {
 
 func TestGlobal(t *testing.T) {
 	mp, tp := otel.GetMeterProvider(), otel.GetTracerProvider()
-	setup(t, exporters.WithOTLP("off"))
+	setup(t, exporters.WithOTLP("off"), exporters.WithoutGlobal())
 	if otel.GetMeterProvider() != mp || otel.GetTracerProvider() != tp {
-		t.Fatal("Setup without WithGlobal changed the global providers")
+		t.Fatal("Setup with WithoutGlobal changed the global providers")
 	}
-	tel := setup(t, exporters.WithOTLP("off"), exporters.WithGlobal())
+	tel := setup(t, exporters.WithOTLP("off"))
 	if otel.GetMeterProvider() != tel.MeterProvider() || otel.GetTracerProvider() != tel.TracerProvider() {
-		t.Error("WithGlobal did not install the providers")
+		t.Error("Setup did not install the providers as the globals by default")
 	}
 	fields := otel.GetTextMapPropagator().Fields()
 	want := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}).Fields()

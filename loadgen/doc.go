@@ -9,6 +9,7 @@
 //
 // The first interrupt (Ctrl-C) stops the run and prints the report; a
 // second one exits at once with status 130. Bad flags exit with status 2.
-// Package engine does the work and documents the flags, the workloads and
-// what the numbers mean; it is not a benchmark harness (use make bench).
+// Package engine does the work and documents the workloads and what the
+// numbers mean; internal/cli holds the flags, their defaults and the exit
+// statuses. engine is not a benchmark harness (use make bench).
 package main

@@ -4,9 +4,9 @@ go 1.26.0
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
-	github.com/mapx-dev/mapx v0.0.0
-	github.com/mapx-dev/mapx/exporters v0.0.0
-	github.com/mapx-dev/mapx/instrumented v0.0.0
+	github.com/mapx-dev/mapx v0.1.0
+	github.com/mapx-dev/mapx/exporters v0.1.0
+	github.com/mapx-dev/mapx/instrumented v0.1.0
 	github.com/puzpuzpuz/xsync/v4 v4.5.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
@@ -51,9 +51,3 @@ require (
 	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
-
-replace github.com/mapx-dev/mapx => ../
-
-replace github.com/mapx-dev/mapx/instrumented => ../instrumented
-
-replace github.com/mapx-dev/mapx/exporters => ../exporters

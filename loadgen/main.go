@@ -7,7 +7,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/mapx-dev/mapx/loadgen/engine"
+	"github.com/mapx-dev/mapx/loadgen/internal/cli"
 )
 
 func main() {
@@ -21,5 +21,5 @@ func main() {
 		<-sig
 		os.Exit(130)
 	}()
-	os.Exit(engine.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }

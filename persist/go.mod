@@ -2,11 +2,9 @@ module github.com/mapx-dev/mapx/persist
 
 go 1.26.0
 
-replace github.com/mapx-dev/mapx => ../
-
 require (
 	github.com/dgraph-io/badger/v4 v4.9.6
-	github.com/mapx-dev/mapx v0.0.0
+	github.com/mapx-dev/mapx v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0

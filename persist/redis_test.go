@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mapx-dev/mapx"
+	"github.com/mapx-dev/mapx/internal/testtool"
 	"github.com/mapx-dev/mapx/persist"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -33,14 +34,7 @@ const testChunk = 4096
 // its address.
 func startRedis(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		const msg = "redis-server is not installed (Debian: apt-get install -y redis-server)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	bin := testtool.Path(t, "redis-server", "redis-server")
 	var last string
 	for range 5 { // another process may take the port first
 		addr, log, ok := tryStartRedis(t, bin)

@@ -20,7 +20,7 @@
 // one release: go.opentelemetry.io/collector v0.165.0 with the stable modules
 // at v1.71.0, and opentelemetry-collector-contrib v0.165.1.
 //
-// The tests in e2e/ run go build into .bin/otelcol-mapx at the repository's
+// The tests in e2e/ (and ../e2e) run go build into .bin/otelcol-mapx at the repository's
 // root (a no-op when the binary is up to date), validate
 // deploy/otelcol/config.yaml with it, and send a real mapx map's metrics and
 // spans through it over OTLP/gRPC and OTLP/HTTP.

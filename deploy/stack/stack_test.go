@@ -13,6 +13,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/mapx-dev/mapx/internal/testtool"
 	"gopkg.in/yaml.v3"
 )
 
@@ -115,20 +116,6 @@ func TestGrafanaHasNoDefaultPassword(t *testing.T) {
 	}
 }
 
-// needTool returns the path of a tool, failing in CI and skipping elsewhere
-// when it is missing.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: CI must install Debian's %s package", name, pkg)
-		}
-		t.Skipf("%s is missing: apt-get install -y %s", name, pkg)
-	}
-	return path
-}
-
 // mountTarget finds where the stack mounts a file or folder of the repository.
 func mountTarget(t *testing.T, service, source string) string {
 	t.Helper()
@@ -145,7 +132,7 @@ func mountTarget(t *testing.T, service, source string) string {
 // stack mounts them and runs promtool on them: the config, the rule files it
 // loads, and the scrape targets' names against the compose services.
 func TestPrometheusConfig(t *testing.T) {
-	promtool := needTool(t, "promtool", "prometheus")
+	promtool := testtool.Path(t, "promtool", "prometheus")
 	cfgTarget := mountTarget(t, "prometheus", "deploy/prometheus/prometheus.yml")
 	rulesTarget := mountTarget(t, "prometheus", "dashboards/prometheus")
 	dir := t.TempDir()
@@ -205,7 +192,7 @@ func TestPrometheusConfig(t *testing.T) {
 }
 
 func TestAlertmanagerConfig(t *testing.T) {
-	amtool := needTool(t, "amtool", "prometheus-alertmanager")
+	amtool := testtool.Path(t, "amtool", "prometheus-alertmanager")
 	out, err := exec.Command(amtool, "check-config", filepath.Join(root, "deploy/alertmanager/alertmanager.yml")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("amtool check-config: %v\n%s", err, out)

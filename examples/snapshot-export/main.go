@@ -84,6 +84,9 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	defer wg.Wait()
 	defer close(stop)
 	fmt.Fprintf(out, "%d writers rewriting %d keys in sweeps; %d exports to %s\n", c.writers, c.writers*per, c.exports, dir)
+	if c.out == "" {
+		fmt.Fprintln(out, "(a temporary folder, removed when the program ends: -out DIR keeps the exports)")
+	}
 
 	every := c.duration / time.Duration(c.exports)
 	for i := 1; i <= c.exports; i++ {

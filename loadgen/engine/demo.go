@@ -75,10 +75,10 @@ func RunDemo(ctx context.Context, o DemoOptions) ([]PhaseResult, error) {
 	name := o.Map.Name
 	phases := []demoPhase{
 		{name: "healthy", cfg: healthy,
-			does:  fmt.Sprintf("read-mostly at up to %s ops/s on %d keys, a snapshot every %v", count(o.Rate), o.Keys, healthy.SnapshotEvery),
+			does:  fmt.Sprintf("read-mostly at up to %s ops/s on %d keys, a snapshot every %v", FormatCount(o.Rate), o.Keys, healthy.SnapshotEvery),
 			watch: fmt.Sprintf(`rate(mapx_operations_total{mapx_name=%q}[1m]) steady, mapx_entries flat at %d, mapx_dirty_entries 0, mapx_read_misses_total flat`, name, o.Keys)},
 		{name: "leak", cfg: leak,
-			does:  fmt.Sprintf("the same reads, plus %s new keys/s that are never deleted", count(o.LeakRate)),
+			does:  fmt.Sprintf("the same reads, plus %s new keys/s that are never deleted", FormatCount(o.LeakRate)),
 			watch: "mapx_entries and mapx_dirty_entries climb in a straight line (no read misses, so no promotion empties the dirty map)"},
 		{name: "pressure", cfg: pressure,
 			does: fmt.Sprintf("the leak goes on; a snapshot every %v, an iteration cancelled by its deadline every %v; the leak reaches the cap of %d entries (-max-entries) halfway through and TryStore refuses it",
@@ -112,7 +112,7 @@ func RunDemo(ctx context.Context, o DemoOptions) ([]PhaseResult, error) {
 			}
 			out = append(out, PhaseResult{Phase: ph.name, Result: res})
 			rep := BuildReport(res)
-			fmt.Fprintf(o.Out, "   end of %s: %s ops/s, p99 %s", ph.name, count(rep.OpsPerSec), ns(rep.Latency.P99))
+			fmt.Fprintf(o.Out, "   end of %s: %s ops/s, p99 %s", ph.name, FormatCount(rep.OpsPerSec), ns(rep.Latency.P99))
 			if s := rep.Stats; s != nil {
 				fmt.Fprintf(o.Out, ", entries %d, dirty %d, promotions %d, iterator cancellations %d, rejections %d",
 					s.Entries, s.DirtyEntries, s.Promotions, s.IteratorCancellations, s.BackpressureRejections)
@@ -126,49 +126,4 @@ func RunDemo(ctx context.Context, o DemoOptions) ([]PhaseResult, error) {
 			return out, nil
 		}
 	}
-}
-
-func (l *cli) demo(ctx context.Context) error {
-	c := l.c
-	o := DemoOptions{
-		Phase: DemoPhase, Keys: DemoKeys, Goroutines: DemoGoroutines, Rate: DemoRate, LeakRate: DemoLeakRate,
-		Forever: c.Forever, Map: c.mapOptions(l.mp, l.tp), Out: l.stderr, Progress: c.Progress != "off",
-	}
-	if c.set["duration"] {
-		o.Phase = c.Duration
-	}
-	if c.set["keys"] {
-		o.Keys = c.Keys
-	}
-	if c.set["goroutines"] {
-		o.Goroutines = c.Goroutines
-	}
-	if c.set["rate"] {
-		o.Rate = c.Rate
-	}
-	if c.set["leak-rate"] {
-		o.LeakRate = c.LeakRate
-	}
-	if o.Phase <= 0 {
-		return fmt.Errorf("-duration: the demo's phases need a positive length, got %v", o.Phase)
-	}
-	fmt.Fprintf(l.stderr, "loadgen demo: map %q (mapx-instrumented), %d phases of %v; Ctrl-C stops\n", o.Map.Name, 4, o.Phase)
-	if l.metricsAddr != "" {
-		fmt.Fprintf(l.stderr, "   try: curl -s http://%s/metrics | grep '^mapx_'\n", l.metricsAddr)
-		fmt.Fprintf(l.stderr, "   open: http://%s/debug/mapx (the map's figures, sparklines of each phase and the advisor's verdicts)\n", l.metricsAddr)
-	}
-	// After each phase, the advisor judges that phase's history.
-	adv, err := startAdvice(o.Map.Name, DemoMaxEntries(o))
-	if err != nil {
-		return err
-	}
-	defer adv.stop()
-	adv.thresholds.Window = o.Phase
-	o.AfterPhase = func(string) { _ = adv.report(o.Out, "") }
-	phases, err := RunDemo(ctx, o)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(l.stdout, "demo: %d phases run\n", len(phases))
-	return nil
 }

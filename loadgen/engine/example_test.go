@@ -37,7 +37,7 @@ func ExampleRun() {
 	}
 	defer t.Close()
 	res, err := engine.Run(context.Background(), t, engine.RunConfig{
-		Workload: "balanced", Goroutines: 2, MaxOps: 10_000, LeakRate: engine.DefaultLeakRate,
+		Workload: "balanced", Goroutines: 2, MaxOps: 10_000, LeakRate: 2000,
 	})
 	if err != nil {
 		panic(err)

@@ -41,6 +41,8 @@ type Report struct {
 	// Ratio compares this report with the first of a -compare run.
 	Ratio *Ratio   `json:"ratio_to_first,omitempty"`
 	Notes []string `json:"notes,omitempty"`
+	// Machine is the run's metadata, set by the loadgen command.
+	Machine *Machine `json:"machine,omitempty"`
 }
 
 // Latency is the per-operation latency in nanoseconds, from one sampled
@@ -175,7 +177,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	if rep.Rounds > 1 {
 		fmt.Fprintf(&b, ", %d rounds", rep.Rounds)
 	}
-	fmt.Fprintf(&b, "\n  %s ops in %.2fs: %s ops/s\n", count(float64(rep.Ops)), rep.DurationS, count(rep.OpsPerSec))
+	fmt.Fprintf(&b, "\n  %s ops in %.2fs: %s ops/s\n", FormatCount(float64(rep.Ops)), rep.DurationS, FormatCount(rep.OpsPerSec))
 	kinds := make([]string, 0, len(rep.OpsByKind))
 	for k := range numKinds {
 		if n, ok := rep.OpsByKind[k.String()]; ok {
@@ -226,15 +228,15 @@ func WriteTable(w io.Writer, reps []Report) error {
 		if r.Ratio != nil {
 			ratios = [2]string{fmt.Sprintf("%.2fx", r.Ratio.OpsPerSec), fmt.Sprintf("%.2fx", r.Ratio.P99)}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s\t\n", r.Impl, count(r.OpsPerSec), ratios[0],
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s\t\n", r.Impl, FormatCount(r.OpsPerSec), ratios[0],
 			ns(r.Latency.P50), ns(r.Latency.P99), ratios[1], ns(r.Latency.P999), ns(r.Latency.Max),
 			r.AllocsPerOp, ns(int64(r.GCPauseTotalNs)), byteSize(r.PeakHeapBytes))
 	}
 	return tw.Flush()
 }
 
-// count formats n with a k, M or G suffix.
-func count(n float64) string {
+// FormatCount formats n with a k, M or G suffix.
+func FormatCount(n float64) string {
 	switch {
 	case n >= 1e9:
 		return fmt.Sprintf("%.2fG", n/1e9)
@@ -258,4 +260,14 @@ func byteSize(n uint64) string {
 		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%dB", n)
+}
+
+// FormatProgress formats a progress line.
+func FormatProgress(p Progress) string {
+	s := fmt.Sprintf("%6.0fs %9s ops/s  entries %d", p.Elapsed.Seconds(), FormatCount(p.OpsPerSec), p.Entries)
+	if st := p.Stats; st != nil {
+		s += fmt.Sprintf("  dirty %d  misses/s %s  promotions %d  rejections %d  snapshots open %d",
+			st.DirtyEntries, FormatCount(p.MissesPerSec), st.Promotions, st.BackpressureRejections, st.ActiveSnapshots)
+	}
+	return s
 }

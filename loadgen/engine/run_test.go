@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -165,80 +164,6 @@ func TestDemoShowsEveryPhase(t *testing.T) {
 	for _, s := range []string{"phase 1/4: healthy", "phase 4/4: recovery", "[leak]", "watch:"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("demo output lacks %q", s)
-		}
-	}
-}
-
-func TestBadFlagsExitWithStatus2(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		want []string
-	}{
-		{[]string{"-workload", "nope"}, []string{`unknown -workload "nope"`, "read-mostly", "churn", "leak", "ycsb-a", "ycsb-f"}},
-		{[]string{"-impl", "hashmap"}, []string{`unknown implementation "hashmap"`, "mapx-instrumented", "sync.Map", "xsync", "rwmutex"}},
-		{[]string{"-compare", "mapx,hashmap"}, []string{`"hashmap"`, "valid: mapx"}},
-		{[]string{"-keys", "ten"}, []string{"-keys"}},
-		{[]string{"-keys", "0"}, []string{"-keys: must be at least 1"}},
-		{[]string{"-goroutines", "0"}, []string{"-goroutines"}},
-		{[]string{"-rate", "-5"}, []string{"-rate"}},
-		{[]string{"-leak-rate", "0"}, []string{"-leak-rate"}},
-		{[]string{"-duration", "-1s"}, []string{"-duration"}},
-		{[]string{"-duration", "soon"}, []string{"-duration"}},
-		{[]string{"-dist", "pareto"}, []string{`unknown -dist "pareto"`, "uniform", "zipf"}},
-		{[]string{"-max-entries", "10"}, []string{"-max-entries: 10 is below -keys"}},
-		{[]string{"-impl", "xsync", "-insert-rate", "100"}, []string{"xsync has no admission control"}},
-		{[]string{"-report", "xml"}, []string{"-report", "text, json"}},
-		{[]string{"-progress", "maybe"}, []string{"-progress"}},
-		{[]string{"-metrics-addr", "9464"}, []string{"-metrics-addr"}},
-		{[]string{"-forever"}, []string{"-forever: only with -demo"}},
-		{[]string{"-impl", "mapx", "-compare", "mapx,xsync"}, []string{"one or the other"}},
-		{[]string{"-compare", "mapx,xsync", "-duration", "0"}, []string{"-compare: needs a -duration"}},
-		{[]string{"extra"}, []string{"unexpected arguments"}},
-	} {
-		var stdout, stderr bytes.Buffer
-		code := Main(context.Background(), c.args, &stdout, &stderr)
-		if code != ExitUsage {
-			t.Errorf("%q: exit status %d, want %d; stderr:\n%s", c.args, code, ExitUsage, stderr.String())
-		}
-		for _, w := range c.want {
-			if !strings.Contains(stderr.String(), w) {
-				t.Errorf("%q: stderr lacks %q:\n%s", c.args, w, stderr.String())
-			}
-		}
-		if stdout.Len() != 0 {
-			t.Errorf("%q: wrote to stdout: %s", c.args, stdout.String())
-		}
-	}
-	var stdout, stderr bytes.Buffer
-	if code := Main(context.Background(), []string{"-h"}, &stdout, &stderr); code != ExitOK || !strings.Contains(stderr.String(), "ycsb-e") {
-		t.Errorf("-h: status %d, usage:\n%s", code, stderr.String())
-	}
-}
-
-// -compare runs every implementation for the same rounds and reports them
-// in order, with ratios to the first.
-func TestCompareReportsEveryImplementation(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	impls := []string{"mapx", "sync.Map", "xsync", "rwmutex"}
-	code := Main(context.Background(), []string{"-compare", strings.Join(impls, ","), "-ops", "40000", "-rounds", "2",
-		"-keys", "1000", "-goroutines", "2", "-workload", "ycsb-a", "-report", "json", "-metrics-addr", ""}, &stdout, &stderr)
-	if code != ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	var reps []Report
-	if err := json.Unmarshal(stdout.Bytes(), &reps); err != nil {
-		t.Fatalf("%v:\n%s", err, stdout.String())
-	}
-	if len(reps) != len(impls) {
-		t.Fatalf("%d reports, want %d", len(reps), len(impls))
-	}
-	for i, r := range reps {
-		if r.Impl != impls[i] || r.Rounds != 2 || r.Ops != 40_000 || r.Dist != "zipf" || r.Ratio == nil {
-			t.Errorf("report %d: impl %s, rounds %d, ops %d, dist %s, ratio %v", i, r.Impl, r.Rounds, r.Ops, r.Dist, r.Ratio)
-			continue
-		}
-		if want := r.OpsPerSec / reps[0].OpsPerSec; r.Ratio.OpsPerSec != want {
-			t.Errorf("%s: ratio %v, want %v", r.Impl, r.Ratio.OpsPerSec, want)
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 // root is the repository root.
 var root = func() string {
-	abs, err := filepath.Abs("..")
+	abs, err := filepath.Abs("../..")
 	if err != nil {
 		panic(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mapx-dev/mapx/internal/testtool"
 )
 
 // The fast variant of the alert rules: the production windows and for:
@@ -26,20 +27,8 @@ const (
 	targetDownAlert = "MapxTargetDown"
 )
 
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: CI must install Debian's %s package", name, pkg)
-		}
-		t.Skipf("%s is missing: apt-get install -y %s", name, pkg)
-	}
-	return path
-}
-
 func TestEndToEnd(t *testing.T) {
-	prometheus := needTool(t, "prometheus", "prometheus")
+	prometheus := testtool.Path(t, "prometheus", "prometheus")
 	dir := t.TempDir()
 	loadgen := build(t, "loadgen", filepath.Join(dir, "loadgen"), false)
 	collector := build(t, "deploy/collector", filepath.Join(root, ".bin", "otelcol-mapx"), true)

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/mapx-dev/mapx"
 	"github.com/mapx-dev/mapx/instrumented"
+	"github.com/mapx-dev/mapx/internal/testtool"
 )
 
 // xssName is a map name that would run a script if the page did not escape it.
@@ -61,7 +62,7 @@ const readRows = `Array.from(document.querySelectorAll("#maps tbody tr")).map(tr
 // TestDebugPageInChromium loads /debug/mapx in a real headless Chromium while
 // a leaking map and a healthy read-mostly map run in this process.
 func TestDebugPageInChromium(t *testing.T) {
-	chromium := needTool(t, "chromium", "chromium")
+	chromium := testtool.Path(t, "chromium", "chromium")
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var wg sync.WaitGroup

@@ -1,4 +1,4 @@
-package engine
+package cli
 
 import (
 	"context"
@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mapx-dev/mapx/exporters"
+	"github.com/mapx-dev/mapx/loadgen/engine"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -21,7 +24,7 @@ const (
 	DefaultImpl          = "mapx-instrumented"
 	DefaultWorkload      = "read-mostly"
 	DefaultKeys          = 100_000
-	DefaultDist          = DistAuto
+	DefaultDist          = engine.DistAuto
 	DefaultGoroutines    = 4
 	DefaultDuration      = 10 * time.Second
 	DefaultRate          = 0 // unbounded
@@ -82,10 +85,10 @@ func ParseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var compare string
-	fs.StringVar(&c.Impl, "impl", DefaultImpl, "implementation: "+strings.Join(ImplNames(), " | "))
+	fs.StringVar(&c.Impl, "impl", DefaultImpl, "implementation: "+strings.Join(engine.ImplNames(), " | "))
 	fs.StringVar(&compare, "compare", "", "comma-separated implementations to run in turn, in interleaved rounds, and compare (ratios to the first)")
 	fs.IntVar(&c.Rounds, "rounds", DefaultRounds, "rounds per implementation with -compare; -duration is split between them")
-	fs.StringVar(&c.Workload, "workload", DefaultWorkload, "workload: "+strings.Join(WorkloadNames(), " | "))
+	fs.StringVar(&c.Workload, "workload", DefaultWorkload, "workload: "+strings.Join(engine.WorkloadNames(), " | "))
 	fs.StringVar(&c.Dist, "dist", DefaultDist, "key distribution: auto (zipf for ycsb-*, uniform otherwise) | uniform | zipf (theta 0.99)")
 	fs.IntVar(&c.Keys, "keys", DefaultKeys, "keys stored before the run; the key space of the reads")
 	fs.IntVar(&c.Goroutines, "goroutines", DefaultGoroutines, "goroutines running the mix")
@@ -108,7 +111,7 @@ func ParseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&c.Record, "record", "", "write the instrumented map's Stats history, sampled once a second, as JSON to this file (the advisor's test data)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loadgen [flags]\n\nRuns a workload on a concurrent map and reports throughput, latency and the map's internals.\n\nWorkloads:\n")
-		for _, w := range Workloads {
+		for _, w := range engine.Workloads {
 			fmt.Fprintf(fs.Output(), "  %-12s %s\n", w.Name, w.Doc)
 		}
 		fmt.Fprintf(fs.Output(), "\nFlags:\n")
@@ -144,7 +147,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	for _, name := range c.impls() {
-		if _, err := LookupImpl(name); err != nil {
+		if _, err := engine.LookupImpl(name); err != nil {
 			add("-impl/-compare: %v", err)
 		}
 	}
@@ -174,7 +177,7 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxEntries > 0 || c.InsertRate > 0 {
 		for _, name := range c.impls() {
-			if im, err := LookupImpl(name); err == nil && !im.Admission {
+			if im, err := engine.LookupImpl(name); err == nil && !im.Admission {
 				add("-max-entries/-insert-rate: %s has no admission control (use mapx or mapx-instrumented)", name)
 			}
 		}
@@ -183,8 +186,10 @@ func (c *Config) Validate() error {
 		add("-name: must not be empty")
 	}
 	if c.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			add("-metrics-addr: %q is not host:port: %v", c.MetricsAddr, err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			add("-metrics-addr: port %q of %q is not a number from 0 to 65535 (0: a free port)", port, c.MetricsAddr)
 		}
 	}
 	if c.Report != "text" && c.Report != "json" {
@@ -204,16 +209,16 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c *Config) runConfig() RunConfig {
-	return RunConfig{
+func (c *Config) runConfig() engine.RunConfig {
+	return engine.RunConfig{
 		Workload: c.Workload, Dist: c.Dist, Goroutines: c.Goroutines, Duration: c.Duration, MaxOps: c.Ops,
 		Rate: c.Rate, LeakRate: c.LeakRate, SnapshotEvery: c.SnapshotEvery, CancelEvery: c.CancelEvery,
 		Admission: c.MaxEntries > 0 || c.InsertRate > 0, Seed: c.Seed,
 	}
 }
 
-func (c *Config) mapOptions(mp metric.MeterProvider, tp trace.TracerProvider) MapOptions {
-	return MapOptions{Name: c.Name, MaxEntries: c.MaxEntries, InsertRate: c.InsertRate, MeterProvider: mp, TracerProvider: tp}
+func (c *Config) mapOptions(mp metric.MeterProvider, tp trace.TracerProvider) engine.MapOptions {
+	return engine.MapOptions{Name: c.Name, MaxEntries: c.MaxEntries, InsertRate: c.InsertRate, MeterProvider: mp, TracerProvider: tp}
 }
 
 // Main runs loadgen with args (without the program name) and returns its
@@ -239,8 +244,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts = append(opts, exporters.WithPyroscope(c.Pyroscope))
 	}
 	tel, err := exporters.Setup(ctx, opts...)
+	if errors.Is(err, syscall.EADDRINUSE) && !c.set["metrics-addr"] {
+		// The default port is taken, most likely by make demo or another
+		// loadgen: a second one in another terminal serves on a free port.
+		host, _, _ := net.SplitHostPort(c.MetricsAddr)
+		fmt.Fprintf(stderr, "loadgen: %s is in use (another loadgen or make demo?); serving /metrics on a free port instead\n", c.MetricsAddr)
+		c.MetricsAddr = net.JoinHostPort(host, "0")
+		opts = append(opts, exporters.WithListen(c.MetricsAddr))
+		tel, err = exporters.Setup(ctx, opts...)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "loadgen: telemetry: %v\n", err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			fmt.Fprintf(stderr, "loadgen: -metrics-addr %s is in use: pick another port, or -metrics-addr 127.0.0.1:0 for a free one\n", c.MetricsAddr)
+		}
 		return ExitError
 	}
 	defer func() {
@@ -254,7 +271,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadgen: metrics at http://%s/metrics\n", tel.MetricsAddr())
 		fmt.Fprintf(stderr, "loadgen: maps at http://%s/debug/mapx\n", tel.MetricsAddr())
 	}
-	cli := &cli{c: c, stdout: stdout, stderr: stderr, mp: tel.MeterProvider(), tp: tel.TracerProvider(), metricsAddr: tel.MetricsAddr()}
+	cli := &cli{c: c, stdout: stdout, stderr: stderr, mp: tel.MeterProvider(), tp: tel.TracerProvider(), metricsAddr: tel.MetricsAddr(), machine: engine.ReadMachine(args)}
+	if m := cli.machine; m.Busy {
+		fmt.Fprintf(stderr, "loadgen: warning: the machine is busy (load average %.2f on %d CPUs): other work shares the numbers\n", m.Load1, m.NumCPU)
+	}
 	cli.progress = c.Progress == "on" || c.Progress == "auto" && isTerminal(stderr)
 	switch {
 	case c.Demo:
@@ -278,27 +298,18 @@ type cli struct {
 	tp             trace.TracerProvider
 	progress       bool
 	metricsAddr    string // where /metrics is served, or ""
+	machine        engine.Machine
 }
 
-func (l *cli) onProgress(label func() string) func(Progress) {
+func (l *cli) onProgress(label func() string) func(engine.Progress) {
 	if !l.progress {
 		return nil
 	}
-	return func(p Progress) { fmt.Fprintf(l.stderr, "%s%s\n", label(), FormatProgress(p)) }
-}
-
-// FormatProgress formats a progress line.
-func FormatProgress(p Progress) string {
-	s := fmt.Sprintf("%6.0fs %9s ops/s  entries %d", p.Elapsed.Seconds(), count(p.OpsPerSec), p.Entries)
-	if st := p.Stats; st != nil {
-		s += fmt.Sprintf("  dirty %d  misses/s %s  promotions %d  rejections %d  snapshots open %d",
-			st.DirtyEntries, count(p.MissesPerSec), st.Promotions, st.BackpressureRejections, st.ActiveSnapshots)
-	}
-	return s
+	return func(p engine.Progress) { fmt.Fprintf(l.stderr, "%s%s\n", label(), engine.FormatProgress(p)) }
 }
 
 func (l *cli) single(ctx context.Context) error {
-	t, err := NewTarget(l.c.Impl, l.c.mapOptions(l.mp, l.tp), l.c.Keys)
+	t, err := engine.NewTarget(l.c.Impl, l.c.mapOptions(l.mp, l.tp), l.c.Keys)
 	if err != nil {
 		return err
 	}
@@ -310,13 +321,14 @@ func (l *cli) single(ctx context.Context) error {
 	defer adv.stop()
 	rc := l.c.runConfig()
 	rc.OnProgress = l.onProgress(func() string { return "" })
-	res, err := Run(ctx, t, rc)
+	res, err := engine.Run(ctx, t, rc)
 	if err != nil {
 		return err
 	}
-	rep := BuildReport(res)
+	rep := engine.BuildReport(res)
+	rep.Machine = &l.machine
 	if l.c.Report == "json" {
-		if err := WriteJSON(l.stdout, rep); err != nil {
+		if err := engine.WriteJSON(l.stdout, rep); err != nil {
 			return err
 		}
 		return adv.report(l.stderr, l.c.Record)
@@ -333,7 +345,7 @@ func (l *cli) compare(ctx context.Context) error {
 	rc := l.c.runConfig()
 	rc.Duration /= time.Duration(l.c.Rounds)
 	rc.MaxOps /= int64(l.c.Rounds)
-	results := make([]*Result, len(l.c.Compare))
+	results := make([]*engine.Result, len(l.c.Compare))
 	label := ""
 	rc.OnProgress = l.onProgress(func() string { return label })
 rounds:
@@ -354,31 +366,34 @@ rounds:
 			}
 		}
 	}
-	var reps []Report
+	var reps []engine.Report
 	for _, r := range results {
 		if r != nil {
-			reps = append(reps, BuildReport(r))
+			reps = append(reps, engine.BuildReport(r))
 		}
 	}
-	SetRatios(reps)
-	if l.c.Report == "json" {
-		WriteFastest(l.stderr, reps)
-		return WriteJSON(l.stdout, reps)
+	engine.SetRatios(reps)
+	for i := range reps {
+		reps[i].Machine = &l.machine
 	}
-	if err := WriteTable(l.stdout, reps); err != nil {
+	if l.c.Report == "json" {
+		engine.WriteFastest(l.stderr, reps)
+		return engine.WriteJSON(l.stdout, reps)
+	}
+	if err := engine.WriteTable(l.stdout, reps); err != nil {
 		return err
 	}
-	WriteFastest(l.stdout, reps)
+	engine.WriteFastest(l.stdout, reps)
 	return nil
 }
 
-func (l *cli) round(ctx context.Context, impl string, rc RunConfig) (*Result, error) {
-	t, err := NewTarget(impl, l.c.mapOptions(l.mp, l.tp), l.c.Keys)
+func (l *cli) round(ctx context.Context, impl string, rc engine.RunConfig) (*engine.Result, error) {
+	t, err := engine.NewTarget(impl, l.c.mapOptions(l.mp, l.tp), l.c.Keys)
 	if err != nil {
 		return nil, err
 	}
 	defer t.Close()
-	return Run(ctx, t, rc)
+	return engine.Run(ctx, t, rc)
 }
 
 // isTerminal reports whether w is a terminal (a character device).

@@ -1,0 +1,44 @@
+package testtool_test
+
+import (
+	"os/exec"
+	"testing"
+
+	"github.com/mapx-dev/mapx/internal/testtool"
+)
+
+// fakeT records what Path does instead of failing or skipping the test.
+type fakeT struct {
+	testing.TB
+	fatal, skip bool
+}
+
+func (f *fakeT) Helper()               { f.TB.Helper() }
+func (f *fakeT) Fatalf(string, ...any) { f.fatal = true }
+func (f *fakeT) Skipf(string, ...any)  { f.skip = true }
+
+func TestFound(t *testing.T) {
+	want, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go on PATH")
+	}
+	if got := testtool.Path(t, "go", "golang"); got != want {
+		t.Fatalf("Path(go) = %q, want %q", got, want)
+	}
+}
+
+func TestMissingSkipsOrFailsUnderCI(t *testing.T) {
+	const missing = "mapx-no-such-program"
+	t.Setenv("CI", "")
+	f := &fakeT{TB: t}
+	testtool.Path(f, missing, "none")
+	if !f.skip || f.fatal {
+		t.Errorf("without CI: skip %v, fatal %v; want a skip", f.skip, f.fatal)
+	}
+	t.Setenv("CI", "true")
+	f = &fakeT{TB: t}
+	testtool.Path(f, missing, "none")
+	if !f.fatal || f.skip {
+		t.Errorf("with CI: skip %v, fatal %v; want a failure", f.skip, f.fatal)
+	}
+}
