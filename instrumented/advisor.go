@@ -56,7 +56,8 @@ type Number struct {
 
 // Limits are what a map's growth is measured against; zero means unknown.
 type Limits struct {
-	// MaxEntries is the map's WithMaxEntries cap.
+	// MaxEntries is the map's WithMaxEntries cap; 0 means the cap its
+	// history recorded (Sample.EntryLimit), if any.
 	MaxEntries int64
 	// MemoryLimit is the process's memory limit in bytes (GOMEMLIMIT,
 	// debug.SetMemoryLimit).
@@ -113,9 +114,10 @@ type Thresholds struct {
 	BackpressureMinRate  float64
 	BackpressureMinShare float64
 
-	// Snapshot left open: a snapshot has been open at every sample for
-	// SnapshotOpenFor (MapxSnapshotsLeftOpen pages after its For, 30m; the
-	// page warns earlier).
+	// Snapshot left open: at the newest sample, the oldest open snapshot
+	// has been open for SnapshotOpenFor (Sample.OldestSnapshotAge, the age
+	// MapxSnapshotHeldOpen alerts on above its MaxAge, 1h; the page warns
+	// earlier).
 	SnapshotOpenFor time.Duration
 
 	// Too many shards: at least ShardsMin shards holding fewer than
@@ -185,7 +187,7 @@ func (th Thresholds) Advise(h History, lim Limits) []Finding {
 	if f, ok := th.backpressure(w); ok {
 		add(f)
 	}
-	if f, ok := th.snapshotOpen(h, last.Time); ok {
+	if f, ok := th.snapshotOpen(last); ok {
 		add(f)
 	}
 	if h.Kind == "mapx" {
@@ -319,6 +321,9 @@ func (th Thresholds) growth(w window, h History, lim Limits) (Finding, bool) {
 	// a shorter window.
 	recent := w.recent(min(th.GrowthRecent, time.Duration(w.secs/3*1e9)))
 	last := w.last()
+	if lim.MaxEntries == 0 {
+		lim.MaxEntries = last.EntryLimit // an explicit limit wins over the recorded one
+	}
 	if lim.MaxEntries > 0 && last.Entries >= lim.MaxEntries {
 		return Finding{}, false // at the cap: growth is refused, see backpressure
 	}
@@ -413,16 +418,15 @@ func (th Thresholds) backpressure(w window) (Finding, bool) {
 	}, true
 }
 
-func (th Thresholds) snapshotOpen(h History, now time.Time) (Finding, bool) {
-	if h.SnapshotsOpenSince.IsZero() || now.Sub(h.SnapshotsOpenSince) < th.SnapshotOpenFor {
+func (th Thresholds) snapshotOpen(last Sample) (Finding, bool) {
+	open := last.OldestSnapshotAge
+	if last.ActiveSnapshots == 0 || open < th.SnapshotOpenFor {
 		return Finding{}, false
 	}
-	open := now.Sub(h.SnapshotsOpenSince)
-	n := h.Samples[len(h.Samples)-1].ActiveSnapshots
 	return Finding{
 		Kind: FindingSnapshotOpen, Severity: SeverityWarning,
-		Verdict: fmt.Sprintf("snapshot left open: a snapshot has been open at every sample for %v; an unclosed snapshot keeps every entry it saw alive", round(open)),
-		Numbers: []Number{{"open for", open.Seconds(), "s"}, {"open snapshots", float64(n), ""}},
+		Verdict: fmt.Sprintf("snapshot left open: the oldest of %d open snapshots has been open for %v; an unclosed snapshot keeps every entry it saw alive", last.ActiveSnapshots, round(open)),
+		Numbers: []Number{{"oldest open for", open.Seconds(), "s"}, {"open snapshots", float64(last.ActiveSnapshots), ""}},
 	}, true
 }
 

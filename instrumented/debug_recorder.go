@@ -148,12 +148,14 @@ type history struct {
 	ring   []point
 	head   int // index of the oldest point once the ring is full
 	shards int64
+	// entryLimit is the WithMaxEntries cap, fixed when the map is made:
+	// kept once, not in every point.
+	entryLimit int64
 
 	lastOps, prevOps [numCounters]int64
 	lastT, prevT     int64
 	durSeen          uint64
 	lat              []timedDuration // sampled durations of the last latencyWindow samples
-	openSince        int64           // unix ns of the first sample of the current run with a snapshot open; 0: none open
 	samples          int64
 }
 
@@ -166,6 +168,7 @@ type point struct {
 	entries, dirty, snapshots   int64
 	misses, promotions, cancels int64
 	rejCapacity, rejRate        int64
+	oldestSnapshot              int64 // the oldest open snapshot's age, ns
 	loads, admissionWrites, ops int64
 	heap                        int64 // the process's heap objects, bytes
 	p50, p99                    float32
@@ -192,6 +195,7 @@ func (h *history) sample(now time.Time, heap int64, capacity int) {
 		t: t, entries: st.Entries, dirty: st.DirtyEntries, snapshots: st.ActiveSnapshots,
 		misses: st.ReadMisses, promotions: st.Promotions, cancels: st.IteratorCancellations,
 		rejCapacity: st.RejectedCapacity, rejRate: st.RejectedRate,
+		oldestSnapshot:  int64(st.OldestSnapshotAge),
 		loads:           rd.ops[cLoadHit] + rd.ops[cLoadMiss],
 		admissionWrites: rd.ops[cTryStoreOK] + rd.ops[cTryStoreRejected] + rd.ops[cStoreWaitOK] + rd.ops[cStoreWaitRejected],
 		heap:            heap,
@@ -200,15 +204,9 @@ func (h *history) sample(now time.Time, heap int64, capacity int) {
 		p.ops += rd.ops[i]
 	}
 	p.p50, p.p99 = percentiles(h.lat)
-	h.shards = st.Shards
+	h.shards, h.entryLimit = st.Shards, st.EntryLimit
 	h.prevOps, h.prevT = h.lastOps, h.lastT
 	h.lastOps, h.lastT = rd.ops, t
-	switch {
-	case st.ActiveSnapshots == 0:
-		h.openSince = 0
-	case h.openSince == 0:
-		h.openSince = t
-	}
 	if len(h.ring) < capacity {
 		if len(h.ring) == cap(h.ring) { // grow to the bound exactly, not past it
 			grown := make([]point, len(h.ring), min(max(2*len(h.ring), 16), capacity))
@@ -268,10 +266,7 @@ type History struct {
 	// OperationsPerSecond are the operations of the last interval by
 	// operation, as mapx.operations names them; nil before two samples.
 	OperationsPerSecond map[string]float64 `json:"operations_per_second,omitempty"`
-	// SnapshotsOpenSince is the first sample of the current stretch of
-	// samples that all saw a snapshot open; zero when none is open.
-	SnapshotsOpenSince time.Time `json:"snapshots_open_since,omitzero"`
-	Samples            []Sample  `json:"samples"`
+	Samples             []Sample           `json:"samples"`
 }
 
 // Sample is one sample of a map. Counters are totals since the map was made
@@ -287,6 +282,11 @@ type Sample struct {
 	IteratorCancellations int64     `json:"iterator_cancellations"`
 	RejectedCapacity      int64     `json:"rejected_capacity"`
 	RejectedRate          int64     `json:"rejected_rate"`
+	// EntryLimit is the map's WithMaxEntries cap, 0 if none;
+	// OldestSnapshotAge how long its oldest open snapshot had been open, 0
+	// if none was. Histories recorded before Stats had them lack both.
+	EntryLimit        int64         `json:"entry_limit,omitempty"`
+	OldestSnapshotAge time.Duration `json:"oldest_snapshot_age_ns,omitempty"`
 	// Loads are Load calls; AdmissionWrites TryStore and StoreWait calls;
 	// Operations all counted operations.
 	Loads           int64 `json:"loads"`
@@ -305,9 +305,6 @@ func (h *history) export() History {
 	if h.m.sync {
 		x.Kind, x.Shards = "sync.Map", 0
 	}
-	if h.openSince != 0 {
-		x.SnapshotsOpenSince = time.Unix(0, h.openSince)
-	}
 	if h.prevT != 0 && h.lastT > h.prevT {
 		secs := float64(h.lastT-h.prevT) / 1e9
 		x.OperationsPerSecond = map[string]float64{}
@@ -324,6 +321,7 @@ func (h *history) export() History {
 			Time: time.Unix(0, p.t), Entries: p.entries, DirtyEntries: p.dirty, ActiveSnapshots: p.snapshots,
 			ReadMisses: p.misses, Promotions: p.promotions, IteratorCancellations: p.cancels,
 			RejectedCapacity: p.rejCapacity, RejectedRate: p.rejRate,
+			EntryLimit: h.entryLimit, OldestSnapshotAge: time.Duration(p.oldestSnapshot),
 			Loads: p.loads, AdmissionWrites: p.admissionWrites, Operations: p.ops, HeapBytes: p.heap,
 			LatencyP50: nsOrZero(p.p50), LatencyP99: nsOrZero(p.p99),
 		}

@@ -49,7 +49,8 @@ type debugNow struct {
 	MissesPerLoad                  *float64 `json:"misses_per_load"`
 	PromotionsPerSecond            *float64 `json:"promotions_per_second"`
 	ActiveSnapshots                int64    `json:"active_snapshots"`
-	SnapshotsOpenSeconds           float64  `json:"snapshots_open_seconds"`
+	OldestSnapshotAgeSeconds       float64  `json:"oldest_snapshot_age_seconds"`
+	EntryLimit                     int64    `json:"entry_limit"`
 	RejectedCapacityPerSecond      *float64 `json:"rejected_capacity_per_second"`
 	RejectedRatePerSecond          *float64 `json:"rejected_rate_per_second"`
 	IteratorCancellationsPerSecond *float64 `json:"iterator_cancellations_per_second"`
@@ -100,9 +101,7 @@ func buildMap(h History, lim Limits) debugMap {
 	n.Entries, n.DirtyEntries, n.ActiveSnapshots = last.Entries, last.DirtyEntries, last.ActiveSnapshots
 	n.DirtyRatio = float64(last.DirtyEntries) / float64(max(last.Entries, 1))
 	n.LatencyP50Seconds, n.LatencyP99Seconds = last.LatencyP50.Seconds(), last.LatencyP99.Seconds()
-	if !h.SnapshotsOpenSince.IsZero() {
-		n.SnapshotsOpenSeconds = last.Time.Sub(h.SnapshotsOpenSince).Seconds()
-	}
+	n.OldestSnapshotAgeSeconds, n.EntryLimit = last.OldestSnapshotAge.Seconds(), last.EntryLimit
 	if len(s) >= 2 {
 		from := s[max(0, len(s)-1-rateSpan)]
 		secs := last.Time.Sub(from.Time).Seconds()

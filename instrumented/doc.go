@@ -126,5 +126,10 @@
 // sparklines of its [Recorder]'s history (a sample a second, 900 a map,
 // started on the first request) and the findings of [Advise], which turns a
 // map's history into verdicts such as churn, growth toward a limit or
-// backpressure. docs/advisor.md explains each finding and its thresholds.
+// backpressure. Each sample keeps the map's own [mapx.Stats.EntryLimit] and
+// [mapx.Stats.OldestSnapshotAge]: the page shows them, and the advisor
+// measures growth against that entry limit unless [Limits] gives one and
+// judges a snapshot left open by that age, not by how many samples saw
+// some snapshot open. docs/advisor.md explains each finding and its
+// thresholds.
 package instrumented
