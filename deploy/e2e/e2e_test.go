@@ -35,7 +35,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Two load generators serving /metrics: a map that leaks and one that
 	// does not, each paced so that both and Prometheus fit on two cores.
-	leaky, healthy := freeAddr(t), freeAddr(t)
+	leaky, healthy := testtool.FreeAddr(t), testtool.FreeAddr(t)
 	common := []string{"-duration=0", "-progress=off", "-rate=1000", "-goroutines=2", "-keys=20000"}
 	start(t, "loadgen leaky", nil, loadgen, append([]string{
 		"-name=leaky", "-workload=leak", "-leak-rate=2000", "-insert-rate=1500",
@@ -43,13 +43,13 @@ func TestEndToEnd(t *testing.T) {
 	start(t, "loadgen healthy", nil, loadgen, append([]string{
 		"-name=healthy", "-workload=read-mostly", "-metrics-addr=" + healthy}, common...)...)
 	// A healthy map whose process is stopped later: its absence must alert.
-	doomedAddr := freeAddr(t)
+	doomedAddr := testtool.FreeAddr(t)
 	doomed := start(t, "loadgen doomed", nil, loadgen, append([]string{
 		"-name=doomed", "-workload=read-mostly", "-metrics-addr=" + doomedAddr}, common...)...)
 
 	// A third one exporting over OTLP to a real Collector, which Prometheus
 	// scrapes: the same series must arrive that way.
-	otlpIn, otlpOut := freeAddr(t), freeAddr(t)
+	otlpIn, otlpOut := testtool.FreeAddr(t), testtool.FreeAddr(t)
 	collectorConfig := filepath.Join(dir, "otelcol.yaml")
 	writeFile(t, collectorConfig, fmt.Sprintf(`receivers:
   otlp:
@@ -75,7 +75,7 @@ service:
 	}, loadgen, append([]string{"-name=otlp", "-workload=read-mostly", "-metrics-addr="}, common...)...)
 
 	// Prometheus: 1 s scrapes and evaluations, the mapx rules.
-	promAddr := freeAddr(t)
+	promAddr := testtool.FreeAddr(t)
 	var rules []string
 	for _, f := range ruleFiles {
 		rules = append(rules, fmt.Sprintf("%q", filepath.Join(root, f)))

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
+	"github.com/mapx-dev/mapx/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,7 +117,7 @@ func TestReleaseRehearsal(t *testing.T) {
 	goCmd("install", loadgen+"@"+v.Version)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	run := exec.CommandContext(ctx, filepath.Join(tmp, "bin", "loadgen"), "-duration", "1s", "-keys", "1000", "-metrics-addr", freeAddr(t), "-progress", "off")
+	run := exec.CommandContext(ctx, filepath.Join(tmp, "bin", "loadgen"), "-duration", "1s", "-keys", "1000", "-metrics-addr", testtool.FreeAddr(t), "-progress", "off")
 	if b, err := run.CombinedOutput(); err != nil {
 		t.Errorf("loadgen -duration 1s: %v\n%s", err, b)
 	} else if !strings.Contains(string(b), "ops/s") && !strings.Contains(string(b), "throughput") {
@@ -212,16 +212,6 @@ func writeProgram(t *testing.T, dir, name, src string) {
 	if err := os.WriteFile(filepath.Join(dir, name, "main.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func firstLines(s string, n int) string {

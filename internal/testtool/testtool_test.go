@@ -1,6 +1,7 @@
 package testtool_test
 
 import (
+	"net"
 	"os/exec"
 	"testing"
 
@@ -41,4 +42,17 @@ func TestMissingSkipsOrFailsUnderCI(t *testing.T) {
 	if !f.fatal || f.skip {
 		t.Errorf("with CI: skip %v, fatal %v; want a failure", f.skip, f.fatal)
 	}
+}
+
+func TestFreeAddrIsLoopbackAndFree(t *testing.T) {
+	addr := testtool.FreeAddr(t)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host != "127.0.0.1" {
+		t.Fatalf("FreeAddr = %q (%v), want a 127.0.0.1 address", addr, err)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listening on FreeAddr's %s: %v", addr, err)
+	}
+	l.Close()
 }
