@@ -64,7 +64,6 @@ func readHistory(t *testing.T, file string) instrumented.History {
 // minutes, and growth toward a limit.
 func TestAdviseSnapshotLeftOpenAndTimeToLimit(t *testing.T) {
 	h := readHistory(t, "read-mostly.json")
-	last := h.Samples[len(h.Samples)-1].Time
 	h.Samples[len(h.Samples)-1].ActiveSnapshots = 1
 	h.Samples[len(h.Samples)-1].OldestSnapshotAge = 6 * time.Minute
 	fs := instrumented.Advise(h, instrumented.Limits{})
@@ -77,7 +76,6 @@ func TestAdviseSnapshotLeftOpenAndTimeToLimit(t *testing.T) {
 	}
 
 	leak := readHistory(t, "leak.json")
-	last = leak.Samples[len(leak.Samples)-1].Time
 	entries := leak.Samples[len(leak.Samples)-1].Entries
 	for _, c := range []struct {
 		limit int64
@@ -112,7 +110,6 @@ func TestAdviseSnapshotLeftOpenAndTimeToLimit(t *testing.T) {
 	if fs[0].Kind != instrumented.FindingGrowth || ttl <= 0 {
 		t.Errorf("with a memory limit: %+v, want growth with the time to the limit", fs[0])
 	}
-	_ = last
 }
 
 // Dirty bloat: no loadgen workload keeps three dirty entries per live one
