@@ -26,11 +26,11 @@ BENCH_TIME  ?= 500ms
 BENCH_OUT   ?= bench/results.txt
 BENCH_CPU   ?=
 
-.PHONY: all demo test fmt-check versions-check vet staticcheck test-race test-norace fuzz-seeds bench tools bump tidy stack-up stack-down clean
+.PHONY: all demo test fmt-check versions-check vet staticcheck test-race fuzz-seeds bench tools bump tidy stack-up stack-down clean
 
 all: test
 
-test: fmt-check versions-check vet staticcheck test-race test-norace fuzz-seeds
+test: fmt-check versions-check vet staticcheck test-race fuzz-seeds
 
 $(STATICCHECK):
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -68,16 +68,11 @@ staticcheck: $(STATICCHECK)
 
 # deploy/release's tests are the release rehearsal: every published module
 # served from a file:// proxy built from the working tree, fetched by a fresh
-# consumer module outside the repository.
+# consumer module outside the repository. No module has code that differs
+# outside race-detector builds, so -race alone tests what ships.
 test-race:
 	@for m in $(MODULES); do echo "go test -race: $$m"; ($(call in_module,$$m)$(GO) test -race -count=1 ./...); done
 
-# Modules whose code differs outside race-detector builds run once more
-# without it: instrumented (its counters' per-P increments). The core runs
-# the same code in both builds.
-NORACE_MODULES := instrumented
-test-norace:
-	@for m in $(NORACE_MODULES); do echo "go test (no race detector): $$m"; ($(call in_module,$$m)$(GO) test -count=1 ./...); done
 
 # The seed corpus of every fuzz target, on its own so that a failure names it.
 fuzz-seeds:

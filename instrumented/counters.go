@@ -89,11 +89,10 @@ type stripe struct {
 }
 
 // counters are exact event counts, striped by P: counting an operation
-// writes only to the current P's cache lines, with no OpenTelemetry call, no
-// shared write and (outside race-detector builds) no atomic instruction. A
-// stripe is written only by goroutines pinned to its P, one at a time, so no
-// increment is lost; the collector reads the stripes with atomic loads and
-// sums them. Ps beyond the stripes (GOMAXPROCS raised after Wrap) count in an
+// writes only to the current P's cache lines, with no OpenTelemetry call and
+// no shared write. A stripe is written only by goroutines pinned to its P,
+// one at a time, with atomic increments (no data race, in every build); the
+// collector reads the stripes with atomic loads and sums them. Ps beyond the stripes (GOMAXPROCS raised after Wrap) count in an
 // overflow stripe with atomic adds.
 type counters struct {
 	stripes  []stripe

@@ -87,12 +87,12 @@
 // A point operation makes no OpenTelemetry call unless it is sampled for
 // mapx.operation.duration. It reads a state word and, once something
 // collects, adds one to a counter striped by P: the goroutine is pinned to
-// its P for a plain increment of that P's own cache line (an atomic one
-// under the race detector). With [WithOperationCounts](false) it only reads
-// the state word. Everything asynchronous is read in a single callback at
-// collection time, so a counter equals the number of events, exactly.
-// Instruments and attribute sets are built once per identity. The measured
-// cost, on random, strided and Zipf keys, is in bench/README.md.
+// its P for an atomic increment of that P's own cache line, the same code
+// with and without the race detector. With [WithOperationCounts](false) it
+// only reads the state word. Everything asynchronous is read in a single
+// callback at collection time, so a counter equals the number of events,
+// exactly. Instruments and attribute sets are built once per identity. The
+// measured cost, on random, strided and Zipf keys, is in bench/README.md.
 //
 // # Spans and profiles
 //
