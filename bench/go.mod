@@ -4,7 +4,7 @@ go 1.26.0
 
 require github.com/mapx-dev/mapx v0.1.0
 
-require github.com/puzpuzpuz/xsync/v4 v4.5.0
+require github.com/puzpuzpuz/xsync/v4 v4.5.0 // indirect
 
 require (
 	github.com/mapx-dev/mapx/instrumented v0.1.0
@@ -24,3 +24,5 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+require github.com/mapx-dev/mapx/loadgen v0.1.0

@@ -41,7 +41,7 @@ func WriteFastest(w io.Writer, reps []Report) {
 	var others []string
 	for i, r := range reps {
 		if i != best && r.OpsPerSec > 0 {
-			others = append(others, fmt.Sprintf("%.2fx %s", b.OpsPerSec/r.OpsPerSec, r.Impl))
+			others = append(others, formatRatio(b.OpsPerSec/r.OpsPerSec)+" "+r.Impl)
 		}
 	}
 	if len(others) > 0 {

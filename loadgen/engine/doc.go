@@ -6,10 +6,11 @@
 //
 // # Implementations
 //
-// [Impls]: mapx, mapx-instrumented (mapx wrapped by package instrumented, the
-// default), sync.Map, sync.Map-instrumented, xsync (github.com/puzpuzpuz/xsync
-// v4) and rwmutex (a Go map behind a sync.RWMutex). Keys and values are
-// uint64. Only mapx has Stats (entries, dirty entries, read misses,
+// [Impls], the list that the bench module's benchmarks share (package
+// [github.com/mapx-dev/mapx/loadgen/impls]): mapx, mapx-instrumented (mapx
+// wrapped by package instrumented, the default), sync.Map,
+// sync.Map-instrumented, xsync (github.com/puzpuzpuz/xsync v4) and rwmutex
+// (a Go map behind a sync.RWMutex). Keys and values are uint64. Only mapx has Stats (entries, dirty entries, read misses,
 // promotions, rejections), admission control (-max-entries, -insert-rate,
 // writes through TryStore) and snapshots; for the others a report leaves the
 // stats out and says so, scans read the keys one by one (under the read lock

@@ -3,15 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
-	"math"
-	"strings"
-	"sync"
 
 	"github.com/mapx-dev/mapx"
 	"github.com/mapx-dev/mapx/instrumented"
+	"github.com/mapx-dev/mapx/loadgen/impls"
 	"github.com/puzpuzpuz/xsync/v4"
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Map is what the engine asks of every implementation. Keys and values are
@@ -46,114 +42,43 @@ type Map interface {
 }
 
 // MapOptions configure [NewMap].
-type MapOptions struct {
-	// Name is the mapx.name of an instrumented map.
-	Name string
-	// MaxEntries and InsertRate turn admission control on (mapx only):
-	// writes then go through TryStore. InsertRate's burst is a tenth of a
-	// second's worth, at least 1.
-	MaxEntries int
-	InsertRate float64
-	// MeterProvider and TracerProvider of instrumented maps; nil means the
-	// global ones.
-	MeterProvider  metric.MeterProvider
-	TracerProvider trace.TracerProvider
-}
+type MapOptions = impls.Options
 
-// An Impl is a map implementation under load.
-type Impl struct {
-	Name string
-	// Stats: it has mapx.Stats (entries, dirty entries, misses, ...).
-	Stats bool
-	// Admission: it has admission control (TryStore, -max-entries,
-	// -insert-rate).
-	Admission bool
-	// Snapshots: Scan and Iterate read a consistent snapshot.
-	Snapshots bool
-	new       func(MapOptions) Map
-}
+// An Impl is a map implementation under load: an entry of the list that
+// loadgen and the bench module share ([impls.All]).
+type Impl = impls.Impl
 
 // Impls are the implementations, by -impl name.
-var Impls = []Impl{
-	{Name: "mapx", Stats: true, Admission: true, Snapshots: true, new: func(o MapOptions) Map {
-		return &mapxMap{m: mapx.New[uint64, uint64](mapxOptions(o)...)}
-	}},
-	{Name: "mapx-instrumented", Stats: true, Admission: true, Snapshots: true, new: func(o MapOptions) Map {
-		w := instrumented.Wrap(mapx.New[uint64, uint64](mapxOptions(o)...), instrumentedOptions(o)...)
-		return &mapxMap{m: w, close: w.Close}
-	}},
-	{Name: "sync.Map", new: func(MapOptions) Map { return &syncMap{m: new(sync.Map)} }},
-	{Name: "sync.Map-instrumented", new: func(o MapOptions) Map {
-		w := instrumented.WrapSyncMap(new(sync.Map), instrumentedOptions(o)...)
-		return &syncMap{m: w, close: w.Close}
-	}},
-	{Name: "xsync", new: func(MapOptions) Map { return &xsyncMap{m: xsync.NewMap[uint64, uint64]()} }},
-	{Name: "rwmutex", new: func(MapOptions) Map { return &rwMap{m: map[uint64]uint64{}} }},
-}
+var Impls = impls.All
 
 // LookupImpl returns the implementation of that name, or an error that
 // lists the valid names.
-func LookupImpl(name string) (Impl, error) {
-	for _, im := range Impls {
-		if im.Name == name {
-			return im, nil
-		}
-	}
-	return Impl{}, fmt.Errorf("unknown implementation %q; valid: %s", name, strings.Join(ImplNames(), ", "))
-}
+func LookupImpl(name string) (Impl, error) { return impls.Lookup(name) }
 
 // ImplNames returns the names of [Impls], in order.
-func ImplNames() []string {
-	names := make([]string, len(Impls))
-	for i, im := range Impls {
-		names[i] = im.Name
-	}
-	return names
-}
+func ImplNames() []string { return impls.Names() }
 
 // NewMap makes an empty map of the named implementation.
 func NewMap(impl string, o MapOptions) (Map, error) {
-	im, err := LookupImpl(impl)
+	m, err := impls.New[uint64, uint64](impl, o)
 	if err != nil {
 		return nil, err
 	}
-	if !im.Admission && (o.MaxEntries > 0 || o.InsertRate > 0) {
-		return nil, fmt.Errorf("-max-entries and -insert-rate need admission control, which %s lacks (use mapx or mapx-instrumented)", impl)
+	switch m := m.(type) {
+	case *mapx.Map[uint64, uint64]:
+		return &mapxMap{m: m}, nil
+	case *instrumented.Map[uint64, uint64]:
+		return &mapxMap{m: m, close: m.Close}, nil
+	case *impls.SyncMap[uint64, uint64]:
+		return &syncMap{m: m.Unwrap()}, nil
+	case *impls.InstrumentedSyncMap[uint64, uint64]:
+		return &syncMap{m: m.Unwrap(), close: m.Close}, nil
+	case *xsync.Map[uint64, uint64]:
+		return &xsyncMap{m: m}, nil
+	case *impls.RWMap[uint64, uint64]:
+		return &rwMap{m: m}, nil
 	}
-	return im.new(o), nil
-}
-
-func mapxOptions(o MapOptions) []mapx.Option {
-	var opts []mapx.Option
-	if o.MaxEntries > 0 {
-		opts = append(opts, mapx.WithMaxEntries(o.MaxEntries))
-	}
-	if o.InsertRate > 0 {
-		opts = append(opts, mapx.WithInsertRate(o.InsertRate, insertBurst(o.InsertRate)))
-	}
-	return opts
-}
-
-// insertBurst is the token bucket's burst for an insert rate: a tenth of a
-// second's worth, at least 1.
-func insertBurst(rate float64) int {
-	return int(max(1, math.Ceil(rate/10)))
-}
-
-func instrumentedOptions(o MapOptions) []instrumented.Option {
-	var opts []instrumented.Option
-	if o.Name != "" {
-		opts = append(opts, instrumented.WithName(o.Name))
-	}
-	if o.MeterProvider != nil {
-		opts = append(opts, instrumented.WithMeterProvider(o.MeterProvider))
-	}
-	if o.TracerProvider != nil {
-		// The load has no request spans to be children of: its snapshots
-		// and iterations are traces of their own.
-		opts = append(opts, instrumented.WithTracerProvider(o.TracerProvider), instrumented.WithRootSpans(true))
-	}
-	return opts
+	return nil, fmt.Errorf("loadgen cannot drive %s (%T)", impl, m)
 }
 
 // mapxLike is what *mapx.Map and *instrumented.Map have in common.
@@ -278,54 +203,30 @@ func (a *xsyncMap) Iterate(ctx context.Context, f func(k, v uint64) bool) (int, 
 }
 
 // rwMap is a Go map behind a sync.RWMutex, the usual hand-written baseline.
-type rwMap struct {
-	mu sync.RWMutex
-	m  map[uint64]uint64
-}
+type rwMap struct{ m *impls.RWMap[uint64, uint64] }
 
-func (a *rwMap) Load(k uint64) (uint64, bool) {
-	a.mu.RLock()
-	v, ok := a.m[k]
-	a.mu.RUnlock()
-	return v, ok
-}
-func (a *rwMap) Store(k, v uint64)          { a.mu.Lock(); a.m[k] = v; a.mu.Unlock() }
-func (a *rwMap) TryStore(k, v uint64) error { a.Store(k, v); return nil }
-func (a *rwMap) Delete(k uint64) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.m[k]
-	delete(a.m, k)
-	return ok
-}
-func (a *rwMap) Increment(k uint64)        { a.mu.Lock(); a.m[k]++; a.mu.Unlock() }
-func (a *rwMap) Stats() (mapx.Stats, bool) { return mapx.Stats{}, false }
-func (a *rwMap) Close() error              { return nil }
-
-func (a *rwMap) Len() int {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return len(a.m)
-}
+func (a *rwMap) Load(k uint64) (uint64, bool) { return a.m.Load(k) }
+func (a *rwMap) Store(k, v uint64)            { a.m.Store(k, v) }
+func (a *rwMap) TryStore(k, v uint64) error   { a.m.Store(k, v); return nil }
+func (a *rwMap) Delete(k uint64) bool         { _, ok := a.m.LoadAndDelete(k); return ok }
+func (a *rwMap) Increment(k uint64)           { a.m.Compute(k, rwIncrement) }
+func rwIncrement(old uint64, _ bool) uint64   { return old + 1 }
+func (a *rwMap) Stats() (mapx.Stats, bool)    { return mapx.Stats{}, false }
+func (a *rwMap) Close() error                 { return nil }
+func (a *rwMap) Len() int                     { return a.m.Len() }
 
 // Scan holds the read lock for the whole scan, so it is consistent too.
 func (a *rwMap) Scan(start uint64, n int) int {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return scanLoads(func(k uint64) (uint64, bool) { v, ok := a.m[k]; return v, ok }, start, n)
+	found := 0
+	a.m.View(func(m map[uint64]uint64) {
+		found = scanLoads(func(k uint64) (uint64, bool) { v, ok := m[k]; return v, ok }, start, n)
+	})
+	return found
 }
 
 // Iterate holds the read lock throughout: writers wait for it.
 func (a *rwMap) Iterate(ctx context.Context, f func(k, v uint64) bool) (int, error) {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return rangeContext(ctx, func(yield func(k, v uint64) bool) {
-		for k, v := range a.m {
-			if !yield(k, v) {
-				return
-			}
-		}
-	}, f)
+	return rangeContext(ctx, a.m.Range, f)
 }
 
 func scanLoads(load func(uint64) (uint64, bool), start uint64, n int) int {

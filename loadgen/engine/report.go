@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // Report is what loadgen prints at the end of a run, as text or as JSON.
@@ -188,8 +190,8 @@ func (rep *Report) WriteText(w io.Writer) error {
 	l := rep.Latency
 	fmt.Fprintf(&b, "  latency (%d samples): p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
 		l.Samples, ns(l.P50), ns(l.P90), ns(l.P99), ns(l.P999), ns(l.Max))
-	fmt.Fprintf(&b, "  allocs/op %.3f, GC pauses %s in %d cycles, peak heap %s\n",
-		rep.AllocsPerOp, ns(int64(rep.GCPauseTotalNs)), rep.GCCycles, byteSize(rep.PeakHeapBytes))
+	fmt.Fprintf(&b, "  allocs/op %s, GC pauses %s in %d cycles, peak heap %s\n",
+		sig3(rep.AllocsPerOp), ns(int64(rep.GCPauseTotalNs)), rep.GCCycles, byteSize(rep.PeakHeapBytes))
 	fmt.Fprintf(&b, "  entries %d", rep.Entries)
 	if rep.Snapshots > 0 {
 		fmt.Fprintf(&b, ", snapshots %d (%d entries)", rep.Snapshots, rep.SnapshotEntries)
@@ -221,45 +223,36 @@ func WriteTable(w io.Writer, reps []Report) error {
 	r0 := reps[0]
 	fmt.Fprintf(w, "workload %s (%s keys), %d keys, %d goroutines, %d rounds per implementation, interleaved\n",
 		r0.Workload, r0.Dist, r0.Keys, r0.Goroutines, r0.Rounds)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "impl\tops/s\tvs first\tp50\tp99\tp99 vs first\tp99.9\tmax\tallocs/op\tGC pause\tpeak heap\t")
+	// Numbers right-aligned, so that their units line up; names (left-
+	// aligned) are put before the lines tabwriter aligns, as it aligns all
+	// columns one way.
+	names := []string{"impl"}
+	var nums bytes.Buffer
+	tw := tabwriter.NewWriter(&nums, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ops/s\tvs first\tp50\tp99\tp99 vs first\tp99.9\tmax\tallocs/op\tGC pause\tpeak heap\t")
 	for _, r := range reps {
 		ratios := [2]string{"-", "-"}
 		if r.Ratio != nil {
-			ratios = [2]string{fmt.Sprintf("%.2fx", r.Ratio.OpsPerSec), fmt.Sprintf("%.2fx", r.Ratio.P99)}
+			ratios = [2]string{formatRatio(r.Ratio.OpsPerSec), formatRatio(r.Ratio.P99)}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s\t\n", r.Impl, FormatCount(r.OpsPerSec), ratios[0],
+		names = append(names, r.Impl)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", FormatCount(r.OpsPerSec), ratios[0],
 			ns(r.Latency.P50), ns(r.Latency.P99), ratios[1], ns(r.Latency.P999), ns(r.Latency.Max),
-			r.AllocsPerOp, ns(int64(r.GCPauseTotalNs)), byteSize(r.PeakHeapBytes))
+			sig3(r.AllocsPerOp), ns(int64(r.GCPauseTotalNs)), byteSize(r.PeakHeapBytes))
 	}
-	return tw.Flush()
-}
-
-// FormatCount formats n with a k, M or G suffix.
-func FormatCount(n float64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fG", n/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2fM", n/1e6)
-	case n >= 1e4:
-		return fmt.Sprintf("%.1fk", n/1e3)
+	if err := tw.Flush(); err != nil {
+		return err
 	}
-	return fmt.Sprintf("%.0f", n)
-}
-
-func ns(n int64) string { return time.Duration(n).String() }
-
-func byteSize(n uint64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2fGiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
+	width := 0
+	for _, n := range names {
+		width = max(width, utf8.RuneCountInString(n))
 	}
-	return fmt.Sprintf("%dB", n)
+	var b strings.Builder
+	for i, line := range strings.Split(strings.TrimSuffix(nums.String(), "\n"), "\n") {
+		fmt.Fprintf(&b, "%-*s%s\n", width, names[i], line)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // FormatProgress formats a progress line.

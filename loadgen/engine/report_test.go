@@ -66,7 +66,7 @@ func TestRatiosAndTable(t *testing.T) {
 	if err := WriteTable(&buf, reps); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"mapx", "sync.Map", "1.00x", "0.50x", "3.00x", "1000", "500"} {
+	for _, s := range []string{"mapx", "sync.Map", "1.00x", "0.500x", "3.00x", "1.00k", "500"} {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, buf.String())
 		}
