@@ -498,8 +498,8 @@ func (w *worker) write(k uint64) {
 	}
 }
 
-// maxDeleteWait bounds how often a churn delete yields while waiting for its
-// key's insert.
+// maxDeleteWait bounds how often a churn delete under admission control
+// yields while waiting for its key's insert.
 const maxDeleteWait = 1 << 12
 
 func (w *worker) do(op Kind) {
@@ -518,12 +518,15 @@ func (w *worker) do(op Kind) {
 		w.write(w.r.t.head.Add(1) - 1)
 	case KindDelete:
 		// The oldest key's insert may still be under way on another
-		// goroutine (between reserving the index and storing it): wait a
-		// little for it, so that every insert has its delete and the size
-		// stays steady. An insert that admission control refused never
-		// comes, hence the bound.
+		// goroutine (between reserving the index and storing it): wait for
+		// it, so that every insert has its delete and the size stays
+		// steady. A plain Store always comes; an insert that admission
+		// control refused never does, hence the bound there.
 		k := w.r.t.tail.Add(1) - 1
-		for try := 0; !m.Delete(k) && try < maxDeleteWait; try++ {
+		for try := 0; !m.Delete(k); try++ {
+			if w.r.cfg.Admission && try >= maxDeleteWait {
+				break
+			}
 			runtime.Gosched()
 		}
 	case KindScan:
