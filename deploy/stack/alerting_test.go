@@ -86,11 +86,7 @@ func TestGrafanaImageReadsTheDashboardSchema(t *testing.T) {
 	if _, err := fmt.Sscanf(tag, "%d.%d", &major, &minor); err != nil {
 		t.Fatalf("grafana image %q: version %q: %v", image, tag, err)
 	}
-	files, _ := filepath.Glob(filepath.Join(root, "dashboards/grafana/*.json"))
-	if len(files) == 0 {
-		t.Fatal("no dashboards")
-	}
-	for _, f := range files {
+	for _, f := range dashboardFiles(t) {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -235,11 +235,7 @@ func TestGrafanaProvisioning(t *testing.T) {
 	if len(dash.Providers) != 1 || dash.Providers[0].Options.Path != target {
 		t.Fatalf("dashboard providers %+v do not read %s, where dashboards/grafana is mounted", dash.Providers, target)
 	}
-	files, _ := filepath.Glob(filepath.Join(root, "dashboards/grafana/*.json"))
-	if len(files) == 0 {
-		t.Fatal("no dashboards in dashboards/grafana")
-	}
-	for _, f := range files {
+	for _, f := range dashboardFiles(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -312,4 +308,15 @@ func copyFile(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// dashboardFiles returns the generated dashboards that the stack mounts into
+// Grafana, and fails the test when there are none.
+func dashboardFiles(t *testing.T) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(root, "dashboards/grafana/*.json"))
+	if len(files) == 0 {
+		t.Fatal("no dashboards in dashboards/grafana")
+	}
+	return files
 }
