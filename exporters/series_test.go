@@ -162,13 +162,49 @@ func TestThousandMaps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The first scrape after Close has the durations' final values.
+	if got := len(series(families(t, scrapeHandler(t, tel.Handler())), "mapx_operation_duration_seconds")); got != 6*maps {
+		t.Errorf("mapx_operation_duration_seconds: %d series in the last scrape, want %d", got, 6*maps)
+	}
 	mfs = families(t, scrapeHandler(t, tel.Handler()))
 	for _, row := range instrumented.Metrics() {
-		if row.Kind == instrumented.Histogram {
-			continue // see "Cardinality" in package instrumented
-		}
 		if n := len(series(mfs, row.Prometheus)); n != 0 {
 			t.Errorf("%s: %d series after every map closed", row.Prometheus, n)
+		}
+	}
+}
+
+// TestClosedMapLeavesNoSeries: once a map is closed and scraped one last
+// time, /metrics has no series of it, histograms included.
+func TestClosedMapLeavesNoSeries(t *testing.T) {
+	tel := setup(t, exporters.WithOTLP("off"), exporters.WithRuntimeMetrics(false))
+	m := instrumented.Wrap(mapx.New[int, int](), instrumented.WithName("x"),
+		instrumented.WithMeterProvider(tel.MeterProvider()), instrumented.WithDurationSampling(1))
+	m.Store(1, 1)
+	m.Load(1) // timed: the Store flagged it
+	m.Range(func(int, int) bool { return true })
+	m.Snapshot().Close()
+	text := string(scrapeHandler(t, tel.Handler()))
+	for _, want := range []string{
+		`mapx_operation_duration_seconds_bucket{mapx_name="x",mapx_operation="load"`,
+		`mapx_snapshot_duration_seconds_bucket{mapx_name="x"`,
+		`mapx_iteration_duration_seconds_bucket{mapx_name="x"`,
+		`mapx_entries{mapx_name="x"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("no %s in\n%s", want, text)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	scrapeHandler(t, tel.Handler())
+	for range 2 {
+		text := string(scrapeHandler(t, tel.Handler()))
+		for line := range strings.Lines(text) {
+			if strings.Contains(line, `mapx_name="x"`) {
+				t.Fatalf("a series of the closed map: %s", line)
+			}
 		}
 	}
 }
