@@ -331,3 +331,20 @@ func TestProducerOptionsPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestProducerAddsNoAllocation: a timed operation allocates no more with a
+// Producer open than without.
+func TestProducerAddsNoAllocation(t *testing.T) {
+	measure := func(h *harness) float64 {
+		w := instrumented.Wrap(mapx.New[int, int](), append(h.opts("allocs"), instrumented.WithDurationSampling(1))...)
+		defer w.Close()
+		w.Store(1, 1)
+		w.Store(1, 1) // the first duration makes the Producer's histograms
+		return testing.AllocsPerRun(1000, func() { w.Load(1) })
+	}
+	plain := measure(newHarness(t))
+	h, _ := withProducer(t)
+	if with := measure(h); with > plain {
+		t.Fatalf("a timed Load allocates %v times with a Producer, %v without", with, plain)
+	}
+}
