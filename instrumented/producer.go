@@ -154,21 +154,25 @@ func (p *Producer) Produce(ctx context.Context) ([]metricdata.ScopeMetrics, erro
 	var todo []collect
 	for _, s := range liveSeries() {
 		s.mu.Lock()
-		if h := s.find(p); h != nil {
-			last := s.refs == 0
+		h, last := s.find(p), s.refs == 0
+		if h != nil {
 			if last {
 				s.drop(p)
 			}
 			todo = append(todo, collect{h, last})
 		}
 		s.mu.Unlock()
-		s.forgetIfDone()
+		if last {
+			s.forgetIfDone()
+		}
 	}
 	var out [numMetrics]metricdata.Metrics
 	var errs []error
 	for _, c := range todo {
 		var rm metricdata.ResourceMetrics // the reader reuses what it is given
-		if err := c.h.reader.Collect(ctx, &rm); err != nil {
+		// A concurrent Produce may have collected the series for the
+		// last time and shut it down.
+		if err := c.h.reader.Collect(ctx, &rm); err != nil && !errors.Is(err, sdkmetric.ErrReaderShutdown) {
 			errs = append(errs, err)
 		}
 		for _, sm := range rm.ScopeMetrics {

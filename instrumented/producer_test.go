@@ -257,8 +257,9 @@ func TestProducerOneSeriesPerName(t *testing.T) {
 	}
 }
 
-// TestProducerConcurrency: Produce runs while maps are wrapped, used and
-// closed, and while Producers open and close (run with -race).
+// TestProducerConcurrency: Produce runs, twice at a time, while maps are
+// wrapped, used and closed, and while Producers open and close (run with
+// -race).
 func TestProducerConcurrency(t *testing.T) {
 	h, _ := withProducer(t, instrumented.ProducerTemporality(metricdata.DeltaTemporality))
 	stop := make(chan struct{})
@@ -288,6 +289,20 @@ func TestProducerConcurrency(t *testing.T) {
 			default:
 			}
 			_ = instrumented.NewProducer().Close()
+		}
+	})
+	wg.Go(func() { // a second collector: scrapes may overlap
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var rm metricdata.ResourceMetrics
+			if err := h.reader.Collect(context.Background(), &rm); err != nil {
+				t.Error(err)
+				return
+			}
 		}
 	})
 	var timed uint64
