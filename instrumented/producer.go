@@ -115,8 +115,9 @@ func init() { openProducers.list.Store(new([]*Producer)) }
 
 // Close stops the Producer: its next Produce returns nothing, and durations
 // go to the MeterProviders again once no Producer is open. Close it after
-// the reader's last collection (after MeterProvider.Shutdown). It is safe to
-// call more than once.
+// the reader's last collection (after MeterProvider.Shutdown); one never
+// closed serves until the process exits, as a process-long reader's should.
+// It is safe to call more than once.
 func (p *Producer) Close() error {
 	if !p.closed.CompareAndSwap(false, true) {
 		return nil
