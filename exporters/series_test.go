@@ -3,6 +3,7 @@ package exporters_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,44 @@ func TestOTLPHistogramsAreExponential(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOTLPDurationsFollowTheExporterTemporality: the durations come over
+// OTLP with the temporality the exporter asks for.
+func TestOTLPDurationsFollowTheExporterTemporality(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
+	r := newReceiver(t, "grpc")
+	tel, err := exporters.Setup(context.Background(), exporters.WithOTLP("grpc"), exporters.WithOTLPEndpoint(r.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := instrumented.Wrap(mapx.New[int, int](), instrumented.WithName("delta"),
+		instrumented.WithMeterProvider(tel.MeterProvider()), instrumented.WithDurationSampling(1))
+	m.Store(1, 1)
+	m.Load(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = m.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var got []string
+	for _, req := range r.metrics {
+		for _, rm := range req.GetResourceMetrics() {
+			for _, sm := range rm.GetScopeMetrics() {
+				for _, met := range sm.GetMetrics() {
+					if h := met.GetExponentialHistogram(); h != nil && met.GetName() == "mapx.operation.duration" {
+						got = append(got, h.GetAggregationTemporality().String())
+					}
+				}
+			}
+		}
+	}
+	if len(got) == 0 || slices.ContainsFunc(got, func(s string) bool { return !strings.Contains(s, "DELTA") }) {
+		t.Fatalf("mapx.operation.duration over OTLP with a delta exporter: temporalities %v", got)
 	}
 }
 
