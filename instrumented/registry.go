@@ -34,7 +34,8 @@ var live = struct {
 // counted, so that a counter never goes down while one of them is live; the
 // UpDownCounters are sums over the live members; the snapshot age is the
 // oldest. The last member's Close unregisters the callback: the group's
-// asynchronous series stop.
+// asynchronous series stop, and its durations are left to each Producer's
+// last collection.
 type group struct {
 	id    identity
 	keyed bool // in live.m
