@@ -28,6 +28,10 @@
 //   - When OTLP traces are on, an SDK TracerProvider with a batch span
 //     processor exporting over OTLP; otherwise [Telemetry.TracerProvider] is
 //     a no-op provider, since spans would go nowhere.
+//   - On each reader, an instrumented.Producer serving the maps' duration
+//     histograms, so that a closed map's histogram series stop after one
+//     last collection, like its other series; [Telemetry.Shutdown] closes
+//     them.
 //   - Go runtime metrics (go.opentelemetry.io/contrib/instrumentation/runtime),
 //     unless [WithRuntimeMetrics](false).
 //   - With a Pyroscope server address, a continuous profiler (CPU, alloc and
@@ -45,12 +49,13 @@
 // # Histograms and cardinality
 //
 // Over OTLP every histogram is a base-2 exponential one (160 buckets, the
-// scale following the data); on /metrics they keep the explicit buckets
-// package instrumented advises (instrumented.HistogramBuckets), which
-// histogram_quantile and the dashboards read. One instrument may have at most
-// [DefaultCardinalityLimit] series per collection ([WithCardinalityLimit]);
-// past it the SDK folds new series into one with otel_metric_overflow="true"
-// and no mapx_name.
+// scale following the data, with the OTLP exporter's temporality); on
+// /metrics they keep the explicit buckets package instrumented advises
+// (instrumented.HistogramBuckets), which histogram_quantile and the
+// dashboards read. One instrument may have at most [DefaultCardinalityLimit]
+// series per collection ([WithCardinalityLimit]); past it the SDK folds new
+// series into one with otel_metric_overflow="true" and no mapx_name. The
+// durations, served by the Producers, are not under that limit.
 //
 // # Prometheus names
 //

@@ -3,6 +3,7 @@ package exporters_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +93,44 @@ func TestOTLPHistogramsAreExponential(t *testing.T) {
 	}
 }
 
+// TestOTLPDurationsFollowTheExporterTemporality: the durations come over
+// OTLP with the temporality the exporter asks for.
+func TestOTLPDurationsFollowTheExporterTemporality(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
+	r := newReceiver(t, "grpc")
+	tel, err := exporters.Setup(context.Background(), exporters.WithOTLP("grpc"), exporters.WithOTLPEndpoint(r.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := instrumented.Wrap(mapx.New[int, int](), instrumented.WithName("delta"),
+		instrumented.WithMeterProvider(tel.MeterProvider()), instrumented.WithDurationSampling(1))
+	m.Store(1, 1)
+	m.Load(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = m.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var got []string
+	for _, req := range r.metrics {
+		for _, rm := range req.GetResourceMetrics() {
+			for _, sm := range rm.GetScopeMetrics() {
+				for _, met := range sm.GetMetrics() {
+					if h := met.GetExponentialHistogram(); h != nil && met.GetName() == "mapx.operation.duration" {
+						got = append(got, h.GetAggregationTemporality().String())
+					}
+				}
+			}
+		}
+	}
+	if len(got) == 0 || slices.ContainsFunc(got, func(s string) bool { return !strings.Contains(s, "DELTA") }) {
+		t.Fatalf("mapx.operation.duration over OTLP with a delta exporter: temporalities %v", got)
+	}
+}
+
 // TestPrometheusNamesMatchTheTable: every row of instrumented.Metrics() is
 // served under its Prometheus name, so a dashboard checked against the table
 // is checked against /metrics.
@@ -162,13 +201,51 @@ func TestThousandMaps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The first scrape after Close has the durations' final values.
+	if got := len(series(families(t, scrapeHandler(t, tel.Handler())), "mapx_operation_duration_seconds")); got != 6*maps {
+		t.Errorf("mapx_operation_duration_seconds: %d series in the last scrape, want %d", got, 6*maps)
+	}
 	mfs = families(t, scrapeHandler(t, tel.Handler()))
 	for _, row := range instrumented.Metrics() {
-		if row.Kind == instrumented.Histogram {
-			continue // see "Cardinality" in package instrumented
-		}
 		if n := len(series(mfs, row.Prometheus)); n != 0 {
 			t.Errorf("%s: %d series after every map closed", row.Prometheus, n)
+		}
+	}
+}
+
+// TestClosedMapLeavesNoSeries: the scrape after a map's Close has its
+// durations' final values, and the next one no series of it at all.
+func TestClosedMapLeavesNoSeries(t *testing.T) {
+	tel := setup(t, exporters.WithOTLP("off"), exporters.WithRuntimeMetrics(false), exporters.WithListen("127.0.0.1:0"))
+	scrape := func() []byte { return get(t, "http://"+tel.MetricsAddr()+"/metrics") }
+	m := instrumented.Wrap(mapx.New[int, int](), instrumented.WithName("x"),
+		instrumented.WithMeterProvider(tel.MeterProvider()), instrumented.WithDurationSampling(1))
+	m.Store(1, 1)
+	m.Load(1) // timed: the Store flagged it
+	m.Range(func(int, int) bool { return true })
+	m.Snapshot().Close()
+	text := string(scrape())
+	for _, want := range []string{
+		`mapx_operation_duration_seconds_bucket{mapx_name="x",mapx_operation="load"`,
+		`mapx_snapshot_duration_seconds_bucket{mapx_name="x"`,
+		`mapx_iteration_duration_seconds_bucket{mapx_name="x"`,
+		`mapx_entries{mapx_name="x"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("no %s in\n%s", want, text)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	text = string(scrape())
+	if !strings.Contains(text, `mapx_operation_duration_seconds_count{mapx_name="x",mapx_operation="load"} 1`) ||
+		strings.Contains(text, `mapx_entries{mapx_name="x"}`) {
+		t.Fatalf("the scrape after Close: want the durations' final values and no other series of the map, have\n%s", text)
+	}
+	for line := range strings.Lines(string(scrape())) {
+		if strings.Contains(line, `mapx_name="x"`) {
+			t.Fatalf("a series of the closed map: %s", line)
 		}
 	}
 }

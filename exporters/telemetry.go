@@ -48,6 +48,10 @@ type Telemetry struct {
 
 	debug *instrumented.DebugPage // served at /debug/mapx; nil without WithListen
 
+	// producers serve the maps' durations to the readers, so that a closed
+	// map's histogram series stop too.
+	producers []*instrumented.Producer
+
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -155,6 +159,7 @@ func (t *Telemetry) setupMetrics(ctx context.Context, cfg *config, otlp signal, 
 		otelprom.WithRegisterer(t.reg),
 		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
 		otelprom.WithoutScopeInfo(),
+		otelprom.WithProducer(t.newProducer()),
 	}
 	if cfg.runtime {
 		promOpts = append(promOpts, otelprom.WithProducer(runtime.NewProducer()))
@@ -180,7 +185,12 @@ func (t *Telemetry) setupMetrics(ctx context.Context, cfg *config, otlp signal, 
 			_ = promExp.Shutdown(ctx)
 			return fmt.Errorf("exporters: OTLP %s metric exporter: %w", otlp.protocol, err)
 		}
-		readerOpts := []sdkmetric.PeriodicReaderOption{sdkmetric.WithInterval(interval)}
+		readerOpts := []sdkmetric.PeriodicReaderOption{
+			sdkmetric.WithInterval(interval),
+			sdkmetric.WithProducer(t.newProducer(
+				instrumented.ProducerAggregation(exponentialHistograms(sdkmetric.InstrumentKindHistogram)),
+				instrumented.ProducerTemporality(exp.Temporality(sdkmetric.InstrumentKindHistogram)))),
+		}
 		if cfg.runtime {
 			readerOpts = append(readerOpts, sdkmetric.WithProducer(runtime.NewProducer()))
 		}
@@ -197,6 +207,13 @@ func (t *Telemetry) setupMetrics(ctx context.Context, cfg *config, otlp signal, 
 		}
 	}
 	return nil
+}
+
+// newProducer makes an instrumented.Producer that Shutdown closes.
+func (t *Telemetry) newProducer(opts ...instrumented.ProducerOption) *instrumented.Producer {
+	p := instrumented.NewProducer(opts...)
+	t.producers = append(t.producers, p)
+	return p
 }
 
 // listen serves the handler at /metrics on addr.
@@ -284,6 +301,10 @@ func (t *Telemetry) shutdown(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	// After the MeterProvider's last export, which they serve.
+	for _, p := range t.producers {
+		_ = p.Close()
+	}
 	if t.sdkTP != nil {
 		// If ctx ended first, the batch span processor may still be
 		// exporting its last spans: cancel that export. The TracerProvider

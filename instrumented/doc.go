@@ -53,6 +53,17 @@
 // histograms, as package exporters' OTLP reader does, gets buckets that
 // follow the data instead.
 //
+// The histograms reach a reader through a [Producer], which package
+// exporters adds to its readers; add one to your own reader in one line:
+//
+//	sdkmetric.NewPeriodicReader(exp, sdkmetric.WithProducer(instrumented.NewProducer()))
+//
+// A Producer serves the durations of every wrapped map in the process,
+// whatever its MeterProvider. While one is open, durations go to the open
+// Producers only; with none, to the MeterProvider's synchronous histograms.
+// A Producer keeps its histograms of a map, about 11 KB, from the map's
+// first timed operation until it has collected them after the map's Close.
+//
 // A [SyncMap] exports mapx.operations, mapx.entries and the durations only:
 // Go's sync.Map has had no read/dirty split since Go 1.24 and exposes no
 // internals.
@@ -68,8 +79,9 @@
 // past that, new series are folded into one with otel.metric.overflow=true
 // and no mapx.name, so with the SDK's default about 90 maps that use every
 // operation fit. Package exporters raises the limit to 50,000
-// (exporters.WithCardinalityLimit): about 2,200 such maps. Keep mapx.name
-// bounded: name a map for its role, not for a request or a tenant.
+// (exporters.WithCardinalityLimit): about 2,200 such maps. A [Producer]'s
+// histograms are not under that limit: each holds one map's series. Keep
+// mapx.name bounded: name a map for its role, not for a request or a tenant.
 //
 // Live wrappers with the same MeterProvider, name and attribute set share
 // one set of series: counters are the sums over them, plus what closed ones
@@ -77,10 +89,16 @@
 // UpDownCounters the sums over the live ones. Short-lived maps of one name
 // therefore add no series and no error. When the last of them is closed,
 // its asynchronous series (every Counter, UpDownCounter and Gauge) stop at
-// the next collection. The histograms' series stay with their last values:
-// the OpenTelemetry Go SDK (v1.47) cannot forget a series of a synchronous
-// instrument (opentelemetry-go#8905 tracks a Finish for them). They are
-// bounded by the distinct names, not by the number of maps.
+// the next collection, and with a [Producer] its histograms' series are in
+// that collection, with their final values, and in no later one: a closed
+// map leaves no series. Without a Producer the durations go to the
+// MeterProvider's synchronous histograms, whose series stay with their last
+// values: the OpenTelemetry Go SDK (v1.47) cannot forget a series of a
+// synchronous instrument
+// (https://github.com/open-telemetry/opentelemetry-specification/issues/2232).
+// They are bounded by the distinct names, not by the number of maps. A
+// Producer's series of one name and attribute set are one, over every
+// MeterProvider.
 //
 // # Cost
 //

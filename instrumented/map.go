@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mapx-dev/mapx"
-	"go.opentelemetry.io/otel/metric"
 )
 
 // Map is a [mapx.Map] that reports to OpenTelemetry. It has every method of
@@ -177,7 +176,7 @@ func (w *Map[K, V]) SnapshotContext(ctx context.Context) *mapx.Snapshot[K, V] {
 	ctx, _, end := w.t.longOp(ctx, "snapshot")
 	s := w.m.Snapshot()
 	end()
-	w.t.g.histograms[mSnapshotDuration].Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(w.t.g.nameSet))
+	w.t.g.recordDuration(ctx, mSnapshotDuration, time.Since(start).Seconds(), w.t.g.nameSet)
 	w.t.count(cSnapshot)
 	return s
 }

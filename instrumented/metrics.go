@@ -10,8 +10,9 @@ import (
 type Kind int
 
 // The instrument kinds this package uses. Counters and UpDownCounters are
-// asynchronous (read in one callback at collection time), histograms
-// synchronous (recorded when a sampled operation ends).
+// asynchronous (read in one callback at collection time); histograms are
+// recorded when a sampled operation ends, into every open [Producer] or, with
+// none, the MeterProvider's synchronous histograms.
 const (
 	Counter       Kind = iota // monotonic: Prometheus adds _total
 	UpDownCounter             // additive, goes up and down: sums across maps make sense

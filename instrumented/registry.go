@@ -34,7 +34,8 @@ var live = struct {
 // counted, so that a counter never goes down while one of them is live; the
 // UpDownCounters are sums over the live members; the snapshot age is the
 // oldest. The last member's Close unregisters the callback: the group's
-// asynchronous series stop.
+// asynchronous series stop, and its durations are left to each Producer's
+// last collection.
 type group struct {
 	id    identity
 	keyed bool // in live.m
@@ -46,6 +47,7 @@ type group struct {
 	durSets     [numCounters]attribute.Set // mapx.operation.duration series
 	outcomeSets [3]attribute.Set           // by mapx.Outcome
 	reasonSets  [2]attribute.Set           // capacity, rate
+	series      *durationSeries            // the durations, when a Producer is open
 
 	mu          sync.Mutex
 	members     map[*telemetry]struct{}
@@ -116,6 +118,9 @@ func (g *group) leave(t *telemetry) error {
 	}
 	empty := len(g.members) == 0
 	g.mu.Unlock()
+	if empty {
+		g.series.release()
+	}
 	if !empty || g.reg == nil {
 		return nil
 	}
@@ -135,7 +140,7 @@ func (g *group) leave(t *telemetry) error {
 }
 
 func newGroup(id identity, cfg config) *group {
-	g := &group{id: id}
+	g := &group{id: id, series: acquireSeries(seriesKey{name: id.name, attrs: id.attrs})}
 	base := append([]attribute.KeyValue{keyName.String(cfg.name)}, cfg.attrs...)
 	with := func(kv attribute.KeyValue) attribute.Set {
 		return attribute.NewSet(append(append([]attribute.KeyValue(nil), base...), kv)...)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mapx-dev/mapx"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -86,7 +85,7 @@ func (t *telemetry) iterationStarted(ctx context.Context, snapshot bool) func(ma
 			failed(span, it.Err)
 		}
 		end()
-		t.g.histograms[mIterationDuration].Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(t.g.outcomeSets[it.Outcome]))
+		t.g.recordDuration(ctx, mIterationDuration, time.Since(start).Seconds(), t.g.outcomeSets[it.Outcome])
 	}
 }
 

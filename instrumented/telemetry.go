@@ -8,7 +8,6 @@ import (
 
 	"github.com/mapx-dev/mapx"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -167,5 +166,5 @@ func (t *telemetry) record(o op, timed counter) {
 	if r := t.recent.Load(); r != nil {
 		r.add(int64(d))
 	}
-	t.g.histograms[mOperationDuration].Record(context.Background(), d.Seconds(), metric.WithAttributeSet(t.g.durSets[timed]))
+	t.g.recordDuration(context.Background(), mOperationDuration, d.Seconds(), t.g.durSets[timed])
 }
