@@ -94,7 +94,8 @@ demo:
 
 # Rounds run one after another so that every implementation sees the same
 # machine noise; benchstat puts them side by side (mapx is the base column),
-# and pairs gives the median of the ratios taken within each round.
+# and pairs gives the median of the ratios taken within each round, of ns/op
+# and, for the benchmarks that report it, of CPU time (cpu-ns/op).
 bench: $(BENCHSTAT)
 	@rm -f $(BENCH_OUT)
 	@for i in $$(seq $(BENCH_COUNT)); do \
@@ -103,6 +104,7 @@ bench: $(BENCHSTAT)
 	done
 	$(BENCHSTAT) -col /impl $(BENCH_OUT)
 	$(GO) -C bench run ./cmd/pairs $(abspath $(BENCH_OUT))
+	@if grep -q ' cpu-ns/op' $(BENCH_OUT); then $(GO) -C bench run ./cmd/pairs -unit cpu-ns/op $(abspath $(BENCH_OUT)); fi
 
 # The Docker Compose stack (needs a Docker engine and GRAFANA_ADMIN_PASSWORD).
 stack-up:

@@ -49,7 +49,8 @@ var loadPatterns = []loadPattern{
 // BenchmarkInstrumentedLoad compares Load on a bare map with Load through the
 // decorator: with the OpenTelemetry SDK and a reader (exact counts), with
 // the SDK and WithOperationCounts(false), and with the global provider that
-// no SDK was installed in; on random, strided and Zipf keys.
+// no SDK was installed in; on random, strided and Zipf keys. It reports
+// cpu-ns/op too (pairs -unit cpu-ns/op).
 func BenchmarkInstrumentedLoad(b *testing.B) {
 	type loader interface{ Load(string) (int, bool) }
 	// One map for all: the same memory layout, so that only the decorator
@@ -84,12 +85,14 @@ func BenchmarkInstrumentedLoad(b *testing.B) {
 				var seed atomic.Uint64
 				b.ReportAllocs()
 				b.ResetTimer()
+				reportCPU := cpuPerOp(b)
 				b.RunParallel(func(pb *testing.PB) {
 					next := p.next(seed.Add(0x9E3779B97F4A7C15))
 					for pb.Next() {
 						l.Load(warm[next()])
 					}
 				})
+				reportCPU()
 			})
 		}
 	}

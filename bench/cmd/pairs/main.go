@@ -10,7 +10,11 @@
 // the quartiles it prints an approximate 95 % confidence interval of the
 // median: the order statistics n/2 ∓ 0.98·√n of the n sorted ratios.
 //
-// Usage: go run ./cmd/pairs [-base mapx] results.txt
+// With -unit it compares another metric of the benchmarks, such as
+// cpu-ns/op, the CPU time per operation that moves less than ns/op when
+// other processes share the machine.
+//
+// Usage: go run ./cmd/pairs [-base mapx] [-unit ns/op] results.txt
 package main
 
 import (
@@ -28,8 +32,9 @@ import (
 
 func main() {
 	base := flag.String("base", "mapx", "the implementation (impl=…) that the others are divided by")
+	unit := flag.String("unit", "ns/op", "the metric compared, as go test prints its unit (ns/op, cpu-ns/op, B/op…)")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: pairs [-base impl] results.txt")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: pairs [-base impl] [-unit ns/op] results.txt")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -43,14 +48,14 @@ func main() {
 		os.Exit(1)
 	}
 	defer f.Close()
-	rounds, err := parse(f)
+	rounds, err := parse(f, *unit)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pairs:", err)
 		os.Exit(1)
 	}
 	rows := ratios(rounds, *base)
 	if len(rows) == 0 {
-		fmt.Fprintf(os.Stderr, "pairs: no benchmark with impl=%s and another implementation in the same round\n", *base)
+		fmt.Fprintf(os.Stderr, "pairs: no benchmark with impl=%s and another implementation in the same round, reporting %s\n", *base, *unit)
 		os.Exit(1)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
@@ -62,14 +67,15 @@ func main() {
 	tw.Flush()
 }
 
-// A round maps a benchmark's name (with its impl=… element) to its ns/op.
+// A round maps a benchmark's name (with its impl=… element) to its value in
+// the unit compared.
 type round map[string]float64
 
 // parse splits go test output into rounds: a round starts at each "goos:"
 // header (or at a benchmark met a second time). Benchmarks run with more
 // than one GOMAXPROCS (go test -cpu 1,2) are told apart by a last element
 // "cpu=N" of their name; with one, the names are left as they are.
-func parse(r io.Reader) ([]round, error) {
+func parse(r io.Reader, unit string) ([]round, error) {
 	var rounds []round
 	cur := round{}
 	procs := map[string]bool{}
@@ -80,7 +86,7 @@ func parse(r io.Reader) ([]round, error) {
 			rounds, cur = append(rounds, cur), round{}
 			continue
 		}
-		name, cpu, ns, ok := benchLine(line)
+		name, cpu, ns, ok := benchLine(line, unit)
 		if !ok {
 			continue
 		}
@@ -106,15 +112,26 @@ func parse(r io.Reader) ([]round, error) {
 	return rounds, sc.Err()
 }
 
-// benchLine parses "BenchmarkX/impl=y-2  N  12.3 ns/op ..." into the name
-// "BenchmarkX/impl=y" and its GOMAXPROCS, "2" ("1" if it has no suffix).
-func benchLine(line string) (name, cpu string, ns float64, ok bool) {
+// benchLine parses "BenchmarkX/impl=y-2  N  12.3 ns/op  40.1 cpu-ns/op ..."
+// into the name "BenchmarkX/impl=y", its GOMAXPROCS, "2" ("1" if it has no
+// suffix), and the value given in unit.
+func benchLine(line, unit string) (name, cpu string, v float64, ok bool) {
 	fields := strings.Fields(line)
-	if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") || fields[3] != "ns/op" {
+	if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
 		return "", "", 0, false
 	}
-	ns, err := strconv.ParseFloat(fields[2], 64)
-	if err != nil {
+	found := false
+	for i := 3; i < len(fields); i += 2 {
+		if fields[i] == unit {
+			var err error
+			if v, err = strconv.ParseFloat(fields[i-1], 64); err != nil {
+				return "", "", 0, false
+			}
+			found = true
+			break
+		}
+	}
+	if !found {
 		return "", "", 0, false
 	}
 	name, cpu = fields[0], "1"
@@ -123,7 +140,7 @@ func benchLine(line string) (name, cpu string, ns float64, ok bool) {
 			name, cpu = name[:i], name[i+1:]
 		}
 	}
-	return name, cpu, ns, true
+	return name, cpu, v, true
 }
 
 type row struct {

@@ -74,10 +74,28 @@ BenchmarkChurn/impl=xsync-2  	 100	        40.0 ns/op
 	}
 }
 
+// TestOtherUnit: -unit compares the metric given, wherever it is on the line,
+// and a line without it is left out.
+func TestOtherUnit(t *testing.T) {
+	in := `goos: linux
+BenchmarkLoad/impl=mapx-2  	 100	  10.0 ns/op	  30.0 cpu-ns/op	  0 B/op
+BenchmarkLoad/impl=wrap-2  	 100	  40.0 ns/op	  45.0 cpu-ns/op	  0 B/op
+BenchmarkOther/impl=wrap-2 	 100	  40.0 ns/op
+`
+	rounds, err := parse(strings.NewReader(in), "cpu-ns/op")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := ratios(rounds, "mapx")
+	if len(rows) != 1 || rows[0].bench != "BenchmarkLoad" || rows[0].median != 1.5 {
+		t.Errorf("rows = %+v, want BenchmarkLoad at 1.5 (cpu-ns/op), not 4 (ns/op)", rows)
+	}
+}
+
 // mustParse parses in and checks that it holds want rounds.
 func mustParse(t *testing.T, in string, want int) []round {
 	t.Helper()
-	rounds, err := parse(strings.NewReader(in))
+	rounds, err := parse(strings.NewReader(in), "ns/op")
 	if err != nil {
 		t.Fatal(err)
 	}
