@@ -39,6 +39,21 @@ type receiver struct {
 	paths   []string // HTTP request paths
 }
 
+// receivedMetrics returns the metrics of every request received so far.
+func (r *receiver) receivedMetrics() []*metricspb.Metric {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*metricspb.Metric
+	for _, req := range r.metrics {
+		for _, rm := range req.GetResourceMetrics() {
+			for _, sm := range rm.GetScopeMetrics() {
+				out = append(out, sm.GetMetrics()...)
+			}
+		}
+	}
+	return out
+}
+
 func newReceiver(t *testing.T, protocol string) *receiver {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -61,27 +61,19 @@ func TestOTLPHistogramsAreExponential(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = m.Close()
-			r.mu.Lock()
-			defer r.mu.Unlock()
 			kinds := map[string]string{}
-			for _, req := range r.metrics {
-				for _, rm := range req.GetResourceMetrics() {
-					for _, sm := range rm.GetScopeMetrics() {
-						for _, met := range sm.GetMetrics() {
-							switch {
-							case met.GetExponentialHistogram() != nil:
-								var count uint64
-								for _, dp := range met.GetExponentialHistogram().GetDataPoints() {
-									count += dp.GetCount()
-								}
-								if count > 0 {
-									kinds[met.GetName()] = "exponential"
-								}
-							case met.GetHistogram() != nil:
-								kinds[met.GetName()] = "explicit"
-							}
-						}
+			for _, met := range r.receivedMetrics() {
+				switch {
+				case met.GetExponentialHistogram() != nil:
+					var count uint64
+					for _, dp := range met.GetExponentialHistogram().GetDataPoints() {
+						count += dp.GetCount()
 					}
+					if count > 0 {
+						kinds[met.GetName()] = "exponential"
+					}
+				case met.GetHistogram() != nil:
+					kinds[met.GetName()] = "explicit"
 				}
 			}
 			for _, name := range []string{"mapx.operation.duration", "mapx.snapshot.duration"} {
@@ -112,18 +104,10 @@ func TestOTLPDurationsFollowTheExporterTemporality(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = m.Close()
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var got []string
-	for _, req := range r.metrics {
-		for _, rm := range req.GetResourceMetrics() {
-			for _, sm := range rm.GetScopeMetrics() {
-				for _, met := range sm.GetMetrics() {
-					if h := met.GetExponentialHistogram(); h != nil && met.GetName() == "mapx.operation.duration" {
-						got = append(got, h.GetAggregationTemporality().String())
-					}
-				}
-			}
+	for _, met := range r.receivedMetrics() {
+		if h := met.GetExponentialHistogram(); h != nil && met.GetName() == "mapx.operation.duration" {
+			got = append(got, h.GetAggregationTemporality().String())
 		}
 	}
 	if len(got) == 0 || slices.ContainsFunc(got, func(s string) bool { return !strings.Contains(s, "DELTA") }) {
