@@ -114,9 +114,10 @@
 // most of it is the wrapper's own call frame, which a method that chooses at
 // run time whether to count cannot shed. Where that matters (a loop of
 // loads on a hot path), wrap with WithOperationCounts(false) and call the
-// map that [Map.Unwrap] returns: it costs nothing over a bare map, and the
-// map's own metrics, its iteration durations and its spans through the
-// wrapper are exported all the same.
+// map that [Map.Unwrap] returns in that loop: it costs nothing over a bare
+// map, and the map's own metrics and its iterations' durations are
+// exported all the same (the wrapper is the map's observer); only the
+// operations made on it go uncounted and untimed.
 //
 // # Spans and profiles
 //
