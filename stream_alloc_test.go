@@ -3,20 +3,11 @@ package mapx_test
 import (
 	"bytes"
 	"encoding/binary"
-	"runtime"
 	"testing"
 
 	"github.com/mapx-dev/mapx"
+	"github.com/mapx-dev/mapx/internal/testtool"
 )
-
-// allocated returns the bytes f allocates on the heap.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // headerLen returns the length of a version-2 stream's header (up to the
 // body).
@@ -60,7 +51,7 @@ func TestDamagedHeaderAllocatesLittle(t *testing.T) {
 	for i, d := range damaged {
 		dst := mapx.New[string, [512]int64]()
 		var err error
-		n := allocated(func() { _, err = dst.ReadFrom(bytes.NewReader(d)) })
+		n := testtool.Allocated(func() { _, err = dst.ReadFrom(bytes.NewReader(d)) })
 		worst = max(worst, n)
 		if err == nil {
 			t.Fatalf("damage %d accepted", i)
@@ -80,7 +71,7 @@ func TestReadFromMemoryGrowsWithEntries(t *testing.T) {
 		data := snapshotBytes(t, filled(n))
 		dst := mapx.New[string, int]()
 		var err error
-		got := allocated(func() { _, err = dst.ReadFrom(bytes.NewReader(data)) })
+		got := testtool.Allocated(func() { _, err = dst.ReadFrom(bytes.NewReader(data)) })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,23 +2,19 @@ package mapx_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"testing"
 
 	"github.com/mapx-dev/mapx"
+	"github.com/mapx-dev/mapx/internal/testtool"
 )
 
 // bigValues returns a map of n values of size bytes each, every one
 // distinct, so that a value read back in the wrong place shows.
 func bigValues(n, size int) *mapx.Map[string, []byte] {
 	m := mapx.New[string, []byte]()
-	for i := range n {
-		v := make([]byte, size)
-		for j := 0; j+8 <= size; j += 4096 {
-			binary.BigEndian.PutUint64(v[j:], uint64(i)<<32|uint64(j))
-		}
-		m.Store(fmt.Sprintf("v-%d", i), v)
+	for k, v := range testtool.LargeValues(n, size) {
+		m.Store(k, v)
 	}
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mapx-dev/mapx"
+	"github.com/mapx-dev/mapx/internal/testtool"
 )
 
 func snapshotBytes(t testing.TB, m *mapx.Map[string, int]) []byte {
@@ -173,7 +174,7 @@ func FuzzReadFrom(f *testing.F) {
 		m := mapx.New[string, int]()
 		m.Store("sentinel", 1)
 		var err error
-		if n := allocated(func() { _, err = m.ReadFrom(bytes.NewReader(data)) }); n > fuzzAllocLimit(len(data)) {
+		if n := testtool.Allocated(func() { _, err = m.ReadFrom(bytes.NewReader(data)) }); n > fuzzAllocLimit(len(data)) {
 			t.Fatalf("ReadFrom of %d bytes allocated %d bytes (%v)", len(data), n, err)
 		}
 		if err != nil {
@@ -204,7 +205,7 @@ func FuzzReadFromLargeValues(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := mapx.New[string, [512]int64]()
 		var err error
-		if n := allocated(func() { _, err = m.ReadFrom(bytes.NewReader(data)) }); n > fuzzAllocLimit(len(data)) {
+		if n := testtool.Allocated(func() { _, err = m.ReadFrom(bytes.NewReader(data)) }); n > fuzzAllocLimit(len(data)) {
 			t.Fatalf("ReadFrom of %d bytes allocated %d bytes (%v)", len(data), n, err)
 		}
 		if err != nil && m.Len() != 0 {

@@ -2,19 +2,11 @@ package persist
 
 import (
 	"bytes"
-	"runtime"
 	"testing"
 	"time"
-)
 
-// allocated returns the bytes f allocates on the heap.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
+	"github.com/mapx-dev/mapx/internal/testtool"
+)
 
 // FuzzManifest: no input makes decodeManifest panic, allocate beyond its
 // size, and one it accepts
@@ -27,7 +19,7 @@ func FuzzManifest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m *manifest
 		var err error
-		if n := allocated(func() { m, err = decodeManifest(data) }); n > 4096+2*uint64(len(data)) {
+		if n := testtool.Allocated(func() { m, err = decodeManifest(data) }); n > 4096+2*uint64(len(data)) {
 			t.Fatalf("decodeManifest of %d bytes allocated %d bytes", len(data), n)
 		}
 		if err != nil {
@@ -57,7 +49,7 @@ func FuzzFileHeader(f *testing.F) {
 		var m meta
 		var crc uint32
 		var err error
-		if n := allocated(func() { m, crc, err = decodeFileHeader(data) }); n > 4096 {
+		if n := testtool.Allocated(func() { m, crc, err = decodeFileHeader(data) }); n > 4096 {
 			t.Fatalf("decodeFileHeader of %d bytes allocated %d bytes", len(data), n)
 		}
 		if err != nil {

@@ -3,13 +3,13 @@ package persist_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/mapx-dev/mapx"
+	"github.com/mapx-dev/mapx/internal/testtool"
 	"github.com/mapx-dev/mapx/persist"
 	"github.com/redis/go-redis/v9"
 )
@@ -17,12 +17,8 @@ import (
 // largeValues returns a map of n distinct values of size bytes each.
 func largeValues(n, size int) *mapx.Map[string, []byte] {
 	m := mapx.New[string, []byte]()
-	for i := range n {
-		v := make([]byte, size)
-		for j := 0; j+8 <= size; j += 4096 {
-			binary.BigEndian.PutUint64(v[j:], uint64(i)<<32|uint64(j))
-		}
-		m.Store(fmt.Sprintf("v-%d", i), v)
+	for k, v := range testtool.LargeValues(n, size) {
+		m.Store(k, v)
 	}
 	return m
 }

@@ -1,8 +1,10 @@
-// Package testtool finds the external programs that tests run (promtool,
-// amtool, prometheus, redis-server): a test skips, saying how to install the
-// program, when it is missing on a developer's machine, and fails where the
-// environment variable CI is set, since CI (.ci/run) installs them all and a
-// skipped check there would pass without checking.
+// Package testtool holds what the tests of several modules share. It finds
+// the external programs that tests run (promtool, amtool, prometheus,
+// redis-server): a test skips, saying how to install the program, when it is
+// missing on a developer's machine, and fails where the environment variable
+// CI is set, since CI (.ci/run) installs them all and a skipped check there
+// would pass without checking. It also gives free loopback addresses, large
+// test values and a count of the bytes a function allocates.
 //
 // It lives in the core module, which stays standard library only, so that
 // every module of the repository can import it; being internal, nothing

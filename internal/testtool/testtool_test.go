@@ -1,6 +1,7 @@
 package testtool_test
 
 import (
+	"fmt"
 	"net"
 	"os/exec"
 	"testing"
@@ -55,4 +56,24 @@ func TestFreeAddrIsLoopbackAndFree(t *testing.T) {
 		t.Fatalf("listening on FreeAddr's %s: %v", addr, err)
 	}
 	l.Close()
+}
+
+// TestLargeValuesDiffer: every value has the size asked for and differs
+// from every other, and the keys are v-0 to v-(n-1).
+func TestLargeValuesDiffer(t *testing.T) {
+	seen := map[string]string{}
+	i := 0
+	for k, v := range testtool.LargeValues(3, 8192) {
+		if want := fmt.Sprintf("v-%d", i); k != want || len(v) != 8192 {
+			t.Fatalf("entry %d: key %q, %d bytes; want %q, 8192 bytes", i, k, len(v), want)
+		}
+		if other, dup := seen[string(v)]; dup {
+			t.Fatalf("%s has the value of %s", k, other)
+		}
+		seen[string(v)] = k
+		i++
+	}
+	if i != 3 {
+		t.Fatalf("%d entries, want 3", i)
+	}
 }
