@@ -135,8 +135,14 @@ var cliffPatterns = []cliffPattern{
 		m.Clear()
 	}},
 	// Read-mostly and balanced use of a small or large map.
-	{name: "Mix99", fill: true, minKeys: 1 << 10, op: func(m apiMap, n, i, v int) {
-		switch v % 200 {
+	{name: "Mix99", fill: true, minKeys: 1 << 10, op: mixOp(200)},
+	{name: "Mix50", fill: true, minKeys: 1 << 10, op: mixOp(4)},
+}
+
+// mixOp stores one operation in period, deletes one, and loads the rest.
+func mixOp(period int) func(m apiMap, n, i, v int) {
+	return func(m apiMap, n, i, v int) {
+		switch v % period {
 		case 0:
 			m.Store(i, v)
 		case 1:
@@ -144,17 +150,7 @@ var cliffPatterns = []cliffPattern{
 		default:
 			m.Load(i)
 		}
-	}},
-	{name: "Mix50", fill: true, minKeys: 1 << 10, op: func(m apiMap, n, i, v int) {
-		switch v % 4 {
-		case 0:
-			m.Store(i, v)
-		case 1:
-			m.Delete(i)
-		default:
-			m.Load(i)
-		}
-	}},
+	}
 }
 
 // BenchmarkCliffs runs each pattern of the sync.Map API that used to meet a

@@ -85,14 +85,13 @@ func BenchmarkInstrumentedLoad(b *testing.B) {
 				var seed atomic.Uint64
 				b.ReportAllocs()
 				b.ResetTimer()
-				reportCPU := cpuPerOp(b)
+				defer cpuPerOp(b)()
 				b.RunParallel(func(pb *testing.PB) {
 					next := p.next(seed.Add(0x9E3779B97F4A7C15))
 					for pb.Next() {
 						l.Load(warm[next()])
 					}
 				})
-				reportCPU()
 			})
 		}
 	}
