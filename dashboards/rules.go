@@ -150,6 +150,7 @@ func AlertRules(c Config) RuleFile {
 		return "group by (" + strings.Join(L, ", ") + ") (present_over_time(" + rng(m.Entries, lookback) + "))"
 	}
 	up := sumBy(P, S(m.Up))
+	entriesBefore := sumBy(L, S(m.Entries)+" offset "+dur(eg.Compare))
 
 	rules := []Rule{
 		entriesFillingUp(a.LimitCritical, SeverityCritical),
@@ -177,8 +178,8 @@ func AlertRules(c Config) RuleFile {
 				"a leak is crash-looping the process (out of memory, restart, grow again).",
 				theMap, dur(cl.Window), num(cl.MinRate), num(cl.MinEntries))),
 		alert("MapxEntriesGrowing", SeverityWarning, eg.For,
-			"(\n  "+sum(m.Entries)+"\n  - "+sumBy(L, S(m.Entries)+" offset "+dur(eg.Compare))+"\n)"+
-				"\n  / clamp_min("+sumBy(L, S(m.Entries)+" offset "+dur(eg.Compare))+", 1)"+
+			"(\n  "+sum(m.Entries)+"\n  - "+entriesBefore+"\n)"+
+				"\n  / clamp_min("+entriesBefore+", 1)"+
 				"\n> "+num(eg.MinGrowth)+
 				"\nand\n"+sumBy(L, "deriv("+rng(m.Entries, eg.TrendWindow)+")")+" * "+secs(eg.Compare)+
 				"\n  / clamp_min("+sum(m.Entries)+", 1)\n> "+num(eg.MinGrowth)+
