@@ -41,21 +41,9 @@ func TestAlertmanagerGroupsAndInhibitsPerProcess(t *testing.T) {
 // Prometheus gets each series once: it scrapes the app, or the Collector
 // the app pushes its metrics to, not both.
 func TestPrometheusScrapesEachSeriesOnce(t *testing.T) {
-	var cfg struct {
-		ScrapeConfigs []struct {
-			StaticConfigs []struct {
-				Targets []string `yaml:"targets"`
-			} `yaml:"static_configs"`
-		} `yaml:"scrape_configs"`
-	}
-	readYAML(t, filepath.Join(root, "deploy/prometheus/prometheus.yml"), &cfg)
 	scraped := map[string]bool{}
-	for _, sc := range cfg.ScrapeConfigs {
-		for _, s := range sc.StaticConfigs {
-			for _, target := range s.Targets {
-				scraped[strings.Split(target, ":")[0]] = true
-			}
-		}
+	for _, target := range readPrometheusConfig(t).scrapeTargets() {
+		scraped[strings.Split(target, ":")[0]] = true
 	}
 	app := project(t).Services["app"]
 	metricsExporter := ""

@@ -153,28 +153,9 @@ func TestPrometheusConfig(t *testing.T) {
 		t.Fatalf("promtool checked %d files, want the config and %d rule files:\n%s", got, len(rules), out)
 	}
 
-	var cfg struct {
-		ScrapeConfigs []struct {
-			StaticConfigs []struct {
-				Targets []string `yaml:"targets"`
-			} `yaml:"static_configs"`
-		} `yaml:"scrape_configs"`
-		Alerting struct {
-			Alertmanagers []struct {
-				StaticConfigs []struct {
-					Targets []string `yaml:"targets"`
-				} `yaml:"static_configs"`
-			} `yaml:"alertmanagers"`
-		} `yaml:"alerting"`
-	}
-	readYAML(t, filepath.Join(root, "deploy/prometheus/prometheus.yml"), &cfg)
+	cfg := readPrometheusConfig(t)
 	services := project(t).Services
-	var targets []string
-	for _, sc := range cfg.ScrapeConfigs {
-		for _, s := range sc.StaticConfigs {
-			targets = append(targets, s.Targets...)
-		}
-	}
+	targets := cfg.scrapeTargets()
 	for _, am := range cfg.Alerting.Alertmanagers {
 		for _, s := range am.StaticConfigs {
 			targets = append(targets, s.Targets...)
@@ -189,6 +170,41 @@ func TestPrometheusConfig(t *testing.T) {
 			t.Errorf("Prometheus targets %s, which is no service of the stack", target)
 		}
 	}
+}
+
+// staticConfigs are the static_configs of a job or of the alerting section.
+type staticConfigs []struct {
+	Targets []string `yaml:"targets"`
+}
+
+// prometheusConfig is what the tests read of deploy/prometheus/prometheus.yml.
+type prometheusConfig struct {
+	ScrapeConfigs []struct {
+		StaticConfigs staticConfigs `yaml:"static_configs"`
+	} `yaml:"scrape_configs"`
+	Alerting struct {
+		Alertmanagers []struct {
+			StaticConfigs staticConfigs `yaml:"static_configs"`
+		} `yaml:"alertmanagers"`
+	} `yaml:"alerting"`
+}
+
+func readPrometheusConfig(t *testing.T) prometheusConfig {
+	t.Helper()
+	var cfg prometheusConfig
+	readYAML(t, filepath.Join(root, "deploy/prometheus/prometheus.yml"), &cfg)
+	return cfg
+}
+
+// scrapeTargets returns the targets of every scrape job.
+func (c prometheusConfig) scrapeTargets() []string {
+	var targets []string
+	for _, sc := range c.ScrapeConfigs {
+		for _, s := range sc.StaticConfigs {
+			targets = append(targets, s.Targets...)
+		}
+	}
+	return targets
 }
 
 func TestAlertmanagerConfig(t *testing.T) {
