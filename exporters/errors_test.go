@@ -14,9 +14,7 @@ import (
 func TestDeadCollectorDoesNotFloodErrors(t *testing.T) {
 	for _, protocol := range []string{"grpc", "http/protobuf"} {
 		t.Run(protocol, func(t *testing.T) {
-			t.Setenv("OTEL_METRIC_EXPORT_TIMEOUT", "200")
-			t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20")
-			t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "200")
+			exportFast(t)
 			dead := closedPort(t)
 			before := otelErrors.count(dead)
 			tel, err := exporters.Setup(context.Background(), exporters.WithOTLP(protocol), exporters.WithOTLPEndpoint(dead),

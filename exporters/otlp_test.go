@@ -337,20 +337,36 @@ var deadAddr = func() string {
 	return ln.Addr().String()
 }()
 
+// waitUntil polls done every 10 ms and fails the test with failure() if it
+// is not true within 20 s, a bound only a broken run reaches.
+func waitUntil(t *testing.T, done func() bool, failure func() string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !done() {
+		if time.Now().After(deadline) {
+			t.Fatal(failure())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// exportFast makes exports time out fast, so that their errors show up.
+func exportFast(t *testing.T) {
+	t.Setenv("OTEL_METRIC_EXPORT_TIMEOUT", "200")
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20")
+	t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "200")
+}
+
 func TestMetricInterval(t *testing.T) {
 	r := newReceiver(t, "grpc")
 	tel := setup(t, exporters.WithOTLP("grpc"), exporters.WithOTLPEndpoint(r.addr),
 		exporters.WithMetricInterval(20*time.Millisecond))
 	use(t, tel, "interval", 1)
 	// Two exports before Shutdown come from the interval, not the final
-	// flush; the deadline only bounds a broken run.
-	deadline := time.Now().Add(20 * time.Second)
-	for r.received("interval").metricRequests < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("WithMetricInterval(20ms): %d exports in 20s", r.received("interval").metricRequests)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// flush.
+	waitUntil(t, func() bool { return r.received("interval").metricRequests >= 2 }, func() string {
+		return fmt.Sprintf("WithMetricInterval(20ms): %d exports in 20s", r.received("interval").metricRequests)
+	})
 }
 
 // within runs f and fails the test unless it returns before ctx's deadline
@@ -373,10 +389,7 @@ func within(t *testing.T, ctx context.Context, what string, f func()) {
 func TestCollectorDown(t *testing.T) {
 	for _, protocol := range []string{"grpc", "http/protobuf"} {
 		t.Run(protocol, func(t *testing.T) {
-			// Exports time out fast, so that their errors show up.
-			t.Setenv("OTEL_METRIC_EXPORT_TIMEOUT", "200")
-			t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20")
-			t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "200")
+			exportFast(t)
 			beforeMetrics, beforeTraces := otelErrors.count("failed to upload metrics"), otelErrors.count("traces export")
 			dead := closedPort(t)
 
@@ -423,13 +436,11 @@ func TestCollectorDown(t *testing.T) {
 
 			// Exports of both signals were tried and failed: the errors went to
 			// otel.Handle.
-			deadline := time.Now().Add(20 * time.Second)
-			for otelErrors.count("failed to upload metrics") == beforeMetrics || otelErrors.count("traces export") == beforeTraces {
-				if time.Now().After(deadline) {
-					t.Fatalf("no metric or no trace export error reported to otel.Handle in 20s: %v", otelErrors.all())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			waitUntil(t, func() bool {
+				return otelErrors.count("failed to upload metrics") != beforeMetrics && otelErrors.count("traces export") != beforeTraces
+			}, func() string {
+				return fmt.Sprintf("no metric or no trace export error reported to otel.Handle in 20s: %v", otelErrors.all())
+			})
 			_ = m.Close()
 
 			sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -31,13 +31,9 @@ func TestMetricIntervalFromTheEnvironment(t *testing.T) {
 	t.Setenv("OTEL_METRIC_EXPORT_INTERVAL", "20")
 	tel := setup(t, exporters.WithOTLP("grpc"), exporters.WithOTLPEndpoint(r.addr))
 	use(t, tel, "env-interval", 1)
-	deadline := time.Now().Add(20 * time.Second)
-	for r.received("env-interval").metricRequests < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("OTEL_METRIC_EXPORT_INTERVAL=20: %d exports in 20s", r.received("env-interval").metricRequests)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, func() bool { return r.received("env-interval").metricRequests >= 2 }, func() string {
+		return fmt.Sprintf("OTEL_METRIC_EXPORT_INTERVAL=20: %d exports in 20s", r.received("env-interval").metricRequests)
+	})
 }
 
 func TestOTLPHistogramsAreExponential(t *testing.T) {
