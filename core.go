@@ -15,9 +15,10 @@ type core[K comparable, V any] struct {
 	shift     uint8 // 64 - log2(len(shards))
 	shardBits uint8 // log2(len(shards))
 	seed      maphash.Seed
-	hash      func(K) uint64 // nil: maphash.Comparable
-	gates     []gate         // writers in flight, by stripe of goroutines
-	gateShift uint8          // 64 - log2(len(gates))
+	hash      func(K) uint64              // nil: maphash.Comparable
+	loads     atomic.Pointer[LoadCounter] // nil unless the observer counts loads
+	gates     []gate                      // writers in flight, by stripe of goroutines
+	gateShift uint8                       // 64 - log2(len(gates))
 
 	tomb      *node[V]        // shared tombstone with no history
 	emptyRead *readOnly[K, V] // shared read table of an empty shard

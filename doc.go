@@ -75,6 +75,9 @@
 //     refused, though their inserts count toward the cap.
 //   - [Map.Stats] takes no lock and costs O(shards); its counters are exact.
 //     Counting adds no write to a shared cache line on the lock-free load path.
+//   - Loads are counted only for an [Observer] with a [LoadCounter] (package
+//     instrumented): exactly, with one atomic add per load on a stripe of
+//     goroutines with its own cache lines. A map without one pays a nil test.
 //   - [Snapshot.WriteTo] streams a snapshot in a versioned format (magic,
 //     version, codec, types of K and V, entry count, entries in chunks of at
 //     most 64 KiB, CRC-32C) holding one batch of entries at a time; whatever

@@ -59,6 +59,9 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 	if c == nil {
 		return m.loadProbe(key)
 	}
+	if lc := c.loads.Load(); lc != nil && lc.flags.Load() > lcCounting {
+		return m.loadTimed(lc, key)
+	}
 	var h uint64
 	if c.hash == nil {
 		h = maphash.Comparable(c.seed, key)
@@ -80,13 +83,16 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 			return m.loadProbe(key)
 		}
 		if !read.amended {
+			countLoad(&c.loads, false)
 			return value, false
 		}
 		return m.loadSlow(c, s, h, key, read)
 	}
 	if mt&(mt-1) == 0 {
 		if e := g.e[slotOf(mt)]; e != nil && e.hi == hashHi(h) && e.key == key {
-			return c.value(e.p.Load())
+			value, ok = c.value(e.p.Load())
+			countLoad(&c.loads, ok)
+			return value, ok
 		}
 	}
 	return m.loadProbe(key)
@@ -100,9 +106,12 @@ func (m *Map[K, V]) Load(key K) (value V, ok bool) {
 func (m *Map[K, V]) loadProbe(key K) (value V, ok bool) {
 	c, s, h, read, e := m.locate(key)
 	if e != nil {
-		return c.value(e.p.Load())
+		value, ok = c.value(e.p.Load())
+		countLoad(&c.loads, ok)
+		return value, ok
 	}
 	if !read.amended {
+		countLoad(&c.loads, false)
 		return value, false
 	}
 	return m.loadSlow(c, s, h, key, read)
@@ -160,10 +169,11 @@ func (m *Map[K, V]) loadSlow(c *core[K, V], s *shard[K, V], h uint64, key K, rea
 		s.missLocked(false)
 	}
 	s.mu.Unlock()
-	if !found {
-		return value, false
+	if found {
+		value, ok = c.value(e.p.Load())
 	}
-	return c.value(e.p.Load())
+	countLoad(&c.loads, ok)
+	return value, ok
 }
 
 // Store sets the value for key.

@@ -7,6 +7,10 @@ import "context"
 // core calls it only around iterations and waits, never on point operations.
 // Its methods must be safe for concurrent use and must not call methods of
 // the map.
+//
+// An Observer that also has a method LoadCounter() *[LoadCounter] makes the
+// map count its loads there: the only way to count loads without a call
+// around each one.
 type Observer interface {
 	// IterationStarted is called when an iteration of the map (Range, All,
 	// Keys, Values, RangeContext) or of one of its snapshots begins; ctx is
@@ -52,14 +56,23 @@ func (o Outcome) String() string {
 }
 
 // SetObserver makes o the map's observer, replacing any other; nil removes
-// it. Snapshots keep the observer the map had when they were taken.
+// it. Snapshots keep the observer the map had when they were taken. If o has
+// a method LoadCounter() *LoadCounter, SetObserver calls it once, and the
+// map counts its loads in the LoadCounter it returns (none if nil) until the
+// next SetObserver.
 func (m *Map[K, V]) SetObserver(o Observer) {
 	c := m.core()
 	if o == nil {
+		c.loads.Store(nil)
 		c.observer.Store(nil)
 		return
 	}
 	c.observer.Store(&o)
+	var lc *LoadCounter
+	if l, ok := o.(interface{ LoadCounter() *LoadCounter }); ok {
+		lc = l.LoadCounter()
+	}
+	c.loads.Store(lc)
 }
 
 func (c *core[K, V]) loadObserver() Observer {
