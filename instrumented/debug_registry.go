@@ -65,8 +65,8 @@ type reading struct {
 // read takes a reading. It turns on the wrapper's operation counts, as a
 // collection does: the recorder is a reader of them.
 func (l *liveMap) read() reading {
-	l.t.state.Or(l.t.countingBit)
-	r := reading{ops: l.t.counts.sum()}
+	l.t.startCounting()
+	r := reading{ops: l.t.totals()}
 	if l.stats != nil {
 		r.stats = l.stats()
 	} else {

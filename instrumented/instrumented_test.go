@@ -250,6 +250,45 @@ func TestCountsAreExactUnderConcurrency(t *testing.T) {
 	}
 }
 
+// TestUnwrappedLoadsAreCounted: the map counts its own loads, so loads made
+// on the map Unwrap returns are counted and timed too, and its other
+// operations are not; a map wrapped again counts in its new wrapper.
+func TestUnwrappedLoadsAreCounted(t *testing.T) {
+	h := newHarness(t)
+	m := mapx.New[int, int]()
+	w := instrumented.Wrap(m, append(h.opts("unwrapped"), instrumented.WithDurationSampling(1))...)
+	w.Store(1, 1)
+	u := w.Unwrap()
+	u.Store(2, 2) // not counted
+	u.Load(1)
+	u.Load(2)
+	u.Load(3)
+	w.Load(1)
+	c := h.collect(t)
+	for attrs, want := range map[string]float64{
+		"mapx.name=unwrapped,mapx.operation=load,mapx.result=hit":  3,
+		"mapx.name=unwrapped,mapx.operation=load,mapx.result=miss": 1,
+		"mapx.name=unwrapped,mapx.operation=store":                 1,
+	} {
+		if got := c.value(t, "mapx.operations", attrs); got != want {
+			t.Errorf("%s = %v, want %v", attrs, got, want)
+		}
+	}
+	if got := c.value(t, "mapx.operation.duration", "mapx.name=unwrapped,mapx.operation=load"); got != 4 {
+		t.Errorf("%v loads timed, want 4 (WithDurationSampling(1))", got)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	u.Load(1) // counted nowhere: the map has no observer
+	again := instrumented.Wrap(m, h.opts("unwrapped")...)
+	defer again.Close()
+	u.Load(1)
+	if got := h.collect(t).value(t, "mapx.operations", "mapx.name=unwrapped,mapx.operation=load,mapx.result=hit"); got != 1 {
+		t.Errorf("wrapped again: %v load hits, want 1", got)
+	}
+}
+
 func TestSampledOperationDuration(t *testing.T) {
 	h := newHarness(t)
 	w := instrumented.Wrap(mapx.New[int, int](), append(h.opts("sampled"), instrumented.WithDurationSampling(1))...)

@@ -102,7 +102,7 @@ func (g *group) leave(t *telemetry) error {
 		return nil
 	}
 	delete(g.members, t)
-	total := t.counts.sum()
+	total := t.totals()
 	for i := range cEntryDelta {
 		g.retiredOps[i] += total[i]
 	}
@@ -210,8 +210,8 @@ func (g *group) observe(_ context.Context, o metric.Observer) error {
 	var syncEntries int64
 	haveStats := false
 	for t := range g.members {
-		t.state.Or(t.countingBit)
-		total := t.counts.sum()
+		t.startCounting()
+		total := t.totals()
 		for i := range cEntryDelta {
 			ops[i] += total[i]
 		}
@@ -263,7 +263,7 @@ func (g *group) sampleFloor() {
 	}
 	for t := range g.members {
 		if t.sampleMask >= 0 && t.state.Load()&stCounting != 0 {
-			t.state.Or(stSampleNext)
+			t.timeNext()
 		}
 	}
 	g.floor.Reset(time.Duration(floorInterval.Load()))

@@ -67,6 +67,9 @@ func errorType(err error) string {
 // iterations and waits.
 type observer struct{ t *telemetry }
 
+// LoadCounter makes the map count its own loads (mapx.Observer).
+func (o observer) LoadCounter() *mapx.LoadCounter { return o.t.loads }
+
 func (o observer) IterationStarted(ctx context.Context, snapshot bool) func(mapx.Iteration) {
 	return o.t.iterationStarted(ctx, snapshot)
 }

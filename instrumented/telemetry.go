@@ -45,6 +45,10 @@ type telemetry struct {
 	rootSpans   bool
 
 	recent atomic.Pointer[durationRing] // for the debug page; nil until it looks
+
+	// loads is where a mapx.Map counts its own loads, which the wrapper's
+	// Load leaves to it: nil for a sync.Map, and without counts.
+	loads *mapx.LoadCounter
 }
 
 func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
@@ -54,12 +58,15 @@ func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 		if cfg.sampleEvery > 0 {
 			t.sampleMask = int64(cfg.sampleEvery - 1)
 		}
+		if !sync {
+			t.loads = mapx.NewLoadCounter(cfg.sampleEvery, t.loadTimed)
+		}
 	}
 	// With the global MeterProvider, nothing may ever collect: operations
 	// are counted from the first collection on, as the global provider drops
 	// measurements made before an SDK is installed.
 	if cfg.explicitMeterProvider {
-		t.state.Store(t.countingBit)
+		t.startCounting()
 	}
 	t.spanAttrs = append([]attribute.KeyValue{keyName.String(cfg.name)}, cfg.attrs...)
 	t.labels = pprof.Labels("mapx.name", cfg.name)
@@ -76,6 +83,37 @@ func (t *telemetry) close() error {
 	return t.g.leave(t)
 }
 
+// startCounting turns on the operation counts, if the wrapper counts.
+func (t *telemetry) startCounting() {
+	t.state.Or(t.countingBit)
+	if t.loads != nil {
+		t.loads.SetCounting(true)
+	}
+}
+
+// timeNext makes the next operation timed, and the next load.
+func (t *telemetry) timeNext() {
+	t.state.Or(stSampleNext)
+	if t.loads != nil {
+		t.loads.TimeNext()
+	}
+}
+
+// totals returns every counter's total, the map's own count of loads
+// included.
+func (t *telemetry) totals() [numCounters]int64 {
+	total := t.counts.sum()
+	if t.loads != nil {
+		hits, misses := t.loads.Counts()
+		total[cLoadHit] += hits
+		total[cLoadMiss] += misses
+	}
+	return total
+}
+
+// loadTimed records the duration of a load that the map timed.
+func (t *telemetry) loadTimed(d time.Duration, _ bool) { t.recordDuration(d, cLoadHit) }
+
 // Bits of telemetry.state.
 const (
 	stCounting   = 1 << iota // operations are counted: something collects them
@@ -83,7 +121,8 @@ const (
 )
 
 // count records one operation. It is the only telemetry work on the hot
-// path: an increment of a counter on the current P's cache line, and a flag
+// path of an operation other than a mapx.Map's Load (which the map counts
+// itself, in loads): an increment of a counter on the current P's cache line, and a flag
 // for the duration sampler every sampleMask+1 operations of a kind.
 func (t *telemetry) count(i counter) {
 	if t.state.Load()&stCounting != 0 {
@@ -162,7 +201,11 @@ func (t *telemetry) done(o op, i, timed counter) {
 
 //go:noinline
 func (t *telemetry) record(o op, timed counter) {
-	d := time.Duration(op(time.Since(clockBase)) + 1 - o)
+	t.recordDuration(time.Duration(op(time.Since(clockBase))+1-o), timed)
+}
+
+// recordDuration records d as the duration of an operation of kind timed.
+func (t *telemetry) recordDuration(d time.Duration, timed counter) {
 	if r := t.recent.Load(); r != nil {
 		r.add(int64(d))
 	}
