@@ -105,6 +105,7 @@ bench: $(BENCHSTAT)
 	$(BENCHSTAT) -col /impl $(BENCH_OUT)
 	$(GO) -C bench run ./cmd/pairs $(abspath $(BENCH_OUT))
 	@if grep -q ' cpu-ns/op' $(BENCH_OUT); then $(GO) -C bench run ./cmd/pairs -unit cpu-ns/op $(abspath $(BENCH_OUT)); fi
+	@if grep -q ' thread-ns/op' $(BENCH_OUT); then $(GO) -C bench run ./cmd/pairs -unit thread-ns/op $(abspath $(BENCH_OUT)); fi
 
 # The Docker Compose stack (needs a Docker engine and GRAFANA_ADMIN_PASSWORD).
 stack-up:

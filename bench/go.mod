@@ -22,7 +22,9 @@ require (
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
 )
 
-require github.com/mapx-dev/mapx/loadgen v0.1.0
+require (
+	github.com/mapx-dev/mapx/loadgen v0.1.0
+	golang.org/x/sys v0.48.0
+)

@@ -50,7 +50,8 @@ var loadPatterns = []loadPattern{
 // decorator: with the OpenTelemetry SDK and a reader (exact counts), with
 // the SDK and WithOperationCounts(false), and with the global provider that
 // no SDK was installed in; on random, strided and Zipf keys. It reports
-// cpu-ns/op too (pairs -unit cpu-ns/op).
+// cpu-ns/op and thread-ns/op too (pairs -unit cpu-ns/op, -unit
+// thread-ns/op).
 func BenchmarkInstrumentedLoad(b *testing.B) {
 	type loader interface{ Load(string) (int, bool) }
 	// One map for all: the same memory layout, so that only the decorator
@@ -86,7 +87,10 @@ func BenchmarkInstrumentedLoad(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				defer cpuPerOp(b)()
+				var threads threadCPU
+				defer threads.report(b)
 				b.RunParallel(func(pb *testing.PB) {
+					defer threads.start()()
 					next := p.next(seed.Add(0x9E3779B97F4A7C15))
 					for pb.Next() {
 						l.Load(warm[next()])
