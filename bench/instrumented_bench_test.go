@@ -76,8 +76,12 @@ func BenchmarkInstrumentedLoad(b *testing.B) {
 			return instrumented.Wrap(m, instrumented.WithName("bench-noop")) // the global provider, no SDK installed
 		}},
 	}
+	// Each process starts at another implementation, so that none always
+	// runs after the same one (in caches and pages it left).
+	first := rand.IntN(len(impls))
 	for _, p := range loadPatterns {
-		for _, impl := range impls {
+		for k := range impls {
+			impl := impls[(first+k)%len(impls)]
 			b.Run("pattern="+p.name+"/impl="+impl.name, func(b *testing.B) {
 				l := impl.wrap(m)
 				if c, ok := l.(interface{ Close() error }); ok {
