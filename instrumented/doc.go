@@ -103,21 +103,26 @@
 // # Cost
 //
 // A point operation makes no OpenTelemetry call unless it is sampled for
-// mapx.operation.duration. It reads a state word and, once something
-// collects, adds one to a counter striped by P: the goroutine is pinned to
-// its P for an atomic increment of that P's own cache line, the same code
-// with and without the race detector. With [WithOperationCounts](false) it
-// only reads the state word. Everything asynchronous is read in a single
-// callback at collection time, so a counter equals the number of events,
-// exactly. Instruments and attribute sets are built once per identity. The
-// measured cost, on random, strided and Zipf keys, is in bench/README.md:
-// most of it is the wrapper's own call frame, which a method that chooses at
-// run time whether to count cannot shed. Where that matters (a loop of
-// loads on a hot path), wrap with WithOperationCounts(false) and call the
-// map that [Map.Unwrap] returns in that loop: it costs nothing over a bare
-// map, and the map's own metrics and its iterations' durations are
-// exported all the same (the wrapper is the map's observer); only the
-// operations made on it go uncounted and untimed.
+// mapx.operation.duration. Load through a [Map] is the map's own Load,
+// inlined: the map counts its loads itself, in a [mapx.LoadCounter] that the
+// wrapper gives it, with one atomic add on a stripe of goroutines with its
+// own cache lines, and times one in [WithDurationSampling]'s n. Every other
+// operation reads a state word and, once something collects, adds one to a
+// counter striped by P: the goroutine is pinned to its P for an atomic
+// increment of that P's own cache line. Both are the same code with and
+// without the race detector. With [WithOperationCounts](false) a Load costs
+// what a bare map's does, and other operations read the state word only.
+// Everything asynchronous is read in a single callback at collection time,
+// so a counter equals the number of events, exactly. Instruments and
+// attribute sets are built once per identity. The measured cost, on
+// random, strided and Zipf keys, is in bench/README.md: the atomic add of
+// exact counts is most of it, as a locked instruction waits for the
+// load's cache misses, so that consecutive loads no longer overlap them.
+//
+// Since the map counts its own loads, loads made on the map that
+// [Map.Unwrap] returns are counted and timed too; its other operations are
+// not. Wrap a map once: a second Wrap replaces the first as the map's
+// observer, and the map's loads are counted by the second only.
 //
 // # Spans and profiles
 //
