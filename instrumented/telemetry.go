@@ -80,7 +80,14 @@ func newTelemetry(cfg config, stats statsFunc, sync bool) *telemetry {
 // close stops exporting this wrapper. It is safe to call more than once.
 func (t *telemetry) close() error {
 	untrackMap(t)
-	return t.g.leave(t)
+	err := t.g.leave(t)
+	if t.loads != nil {
+		// After leave, so that no collection turns it on again: a wrapper
+		// dropped without Close leaves its observer on the map, whose loads
+		// then stop at the flag test.
+		t.loads.SetCounting(false)
+	}
+	return err
 }
 
 // startCounting turns on the operation counts, if the wrapper counts.
