@@ -100,11 +100,11 @@ func WithRootSpans(on bool) Option {
 }
 
 // WithOperationCounts turns mapx.operations, and with it the sampled
-// mapx.operation.duration, on (the default) or off. Off, a point operation
-// through the wrapper costs a load and a test more than the bare map; the
-// map's own metrics (entries, dirty entries, misses, promotions,
-// cancellations, rejections, snapshots) are exported all the same, as they
-// cost nothing on the hot path.
+// mapx.operation.duration, on (the default) or off. Off, a Load through the
+// wrapper is the bare map's Load, and any other point operation costs a
+// load and a test more than the bare map's; the map's own metrics (entries,
+// dirty entries, misses, promotions, cancellations, rejections, snapshots)
+// are exported all the same, as they cost nothing on the hot path.
 func WithOperationCounts(on bool) Option {
 	return optionFunc(func(c *config) { c.countOperations = on })
 }
