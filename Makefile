@@ -95,7 +95,8 @@ demo:
 # Rounds run one after another so that every implementation sees the same
 # machine noise; benchstat puts them side by side (mapx is the base column),
 # and pairs gives the median of the ratios taken within each round, of ns/op
-# and, for the benchmarks that report it, of CPU time (cpu-ns/op).
+# and, for the benchmarks that report them, of CPU time (cpu-ns/op) and
+# thread CPU time (thread-ns/op).
 bench: $(BENCHSTAT)
 	@rm -f $(BENCH_OUT)
 	@for i in $$(seq $(BENCH_COUNT)); do \
@@ -104,8 +105,9 @@ bench: $(BENCHSTAT)
 	done
 	$(BENCHSTAT) -col /impl $(BENCH_OUT)
 	$(GO) -C bench run ./cmd/pairs $(abspath $(BENCH_OUT))
-	@if grep -q ' cpu-ns/op' $(BENCH_OUT); then $(GO) -C bench run ./cmd/pairs -unit cpu-ns/op $(abspath $(BENCH_OUT)); fi
-	@if grep -q ' thread-ns/op' $(BENCH_OUT); then $(GO) -C bench run ./cmd/pairs -unit thread-ns/op $(abspath $(BENCH_OUT)); fi
+	@for u in cpu-ns/op thread-ns/op; do \
+	  if grep -q " $$u" $(BENCH_OUT); then $(GO) -C bench run ./cmd/pairs -unit $$u $(abspath $(BENCH_OUT)); fi; \
+	done
 
 # The Docker Compose stack (needs a Docker engine and GRAFANA_ADMIN_PASSWORD).
 stack-up:
