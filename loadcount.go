@@ -17,7 +17,7 @@ import (
 // method LoadCounter() *LoadCounter, if it has one, from [Map.SetObserver]
 // on; loads of snapshots are not counted. Counting costs one atomic add per
 // load, on a stripe of goroutines with its own cache lines; a map whose
-// observer has no LoadCounter pays a nil test.
+// observer has no LoadCounter pays two nil tests.
 type LoadCounter struct {
 	flags atomic.Uint32 // lcCounting | lcTimeNext
 	mask  int64         // time the next load when a stripe's count is a multiple of mask+1; -1: never

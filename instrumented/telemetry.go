@@ -129,8 +129,9 @@ const (
 
 // count records one operation. It is the only telemetry work on the hot
 // path of an operation other than a mapx.Map's Load (which the map counts
-// itself, in loads): an increment of a counter on the current P's cache line, and a flag
-// for the duration sampler every sampleMask+1 operations of a kind.
+// itself, in loads): an increment of a counter on the current P's cache
+// line, and a flag for the duration sampler every sampleMask+1 operations of
+// a kind.
 func (t *telemetry) count(i counter) {
 	if t.state.Load()&stCounting != 0 {
 		t.tally(opCounted, i, 0)
