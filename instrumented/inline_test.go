@@ -7,9 +7,9 @@ import (
 )
 
 // TestLoadIsInlined: the wrapper's Load is the map's Load, inlined by the
-// compiler into its callers, so it adds no call frame (bench/README.md,
-// session 9: that frame cost up to 15 %). A line added to Load that puts it
-// over the inliner's budget fails here.
+// compiler into its callers, so it adds no call frame (its cost is in
+// bench/README.md, session 8). A line added to Load that puts it over the
+// inliner's budget fails here.
 func TestLoadIsInlined(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the compiler")
